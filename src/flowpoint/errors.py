@@ -1,0 +1,61 @@
+"""The exceptions flowpoint raises: one base class, one subclass per thing a user can act on."""
+
+from __future__ import annotations
+
+
+class FlowpointError(Exception):
+    """Base of every error flowpoint raises on purpose."""
+
+
+class WorkflowValidationError(FlowpointError):
+    """The workflow's steps do not form a runnable graph (named step, named event type)."""
+
+
+class WorkflowRuntimeError(FlowpointError):
+    """The run loop hit a state it cannot continue from (e.g. an event nobody accepts)."""
+
+
+class WorkflowTimeoutError(FlowpointError, TimeoutError):
+    """A run exceeded its `timeout`."""
+
+
+class WorkflowCancelledError(FlowpointError):
+    """A run was cancelled through its handler."""
+
+
+class CheckpointNotFound(FlowpointError, KeyError):
+    """No checkpoint (or run) has the id or id prefix given."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousCheckpointId(FlowpointError, KeyError):
+    """An id prefix matches more than one checkpoint."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownEventType(FlowpointError):
+    """Stored data names an event type that no loaded `Event` subclass registers."""
+
+
+class InvalidEdit(FlowpointError, ValueError):
+    """An edited output event has the wrong type or fields that fail validation."""
+
+
+class SerializationError(FlowpointError, TypeError):
+    """A value in the context cannot be stored by the chosen serializer."""
+
+
+class StepNotInWorkflow(FlowpointError):
+    """A checkpoint's step does not exist in the checkpointer's current workflow."""
+
+
+class StoreError(FlowpointError):
+    """The store cannot be opened or read (bad URL, newer schema, corrupt row)."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a schema version this flowpoint cannot read."""

@@ -1,0 +1,64 @@
+"""Plain records the stores keep: JSON-able data only, nothing that knows about events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STATUSES = ("running", "waiting", "completed", "failed", "cancelled", "interrupted")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRecord:
+    """One stored checkpoint. Events are already encoded (``{"type": key, "data": {...}}``)."""
+
+    id: str
+    run_id: str
+    seq: int
+    step: str | None  # last completed step; None for the start checkpoint (seq 0)
+    input_type: str | None  # event registry key, "module.QualName"
+    output_type: str | None
+    input_event: Any
+    output_event: Any
+    ctx_state: dict[str, Any] | None  # None when listed with with_state=False
+    created_at: float  # epoch seconds, UTC
+    step_duration_s: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    parent_id: str | None = None
+    serializer: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One workflow run: its status, where it came from and how it ended."""
+
+    run_id: str
+    workflow: str
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    origin_checkpoint_id: str | None = None
+    edited: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None  # {"type", "message", "traceback"}
+    result: Any = None  # JSON-able encoding of the StopEvent result
+    owner: str | None = None  # "host:pid:boot" of the process running it
+    heartbeat_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointQuery:
+    """Filters combined with AND; each tuple is an OR of its values. Pushed down to the store.
+
+    Type filters match a full registry key ("pkg.mod.JokeEvent") or a bare class name ("JokeEvent").
+    """
+
+    run_ids: tuple[str, ...] | None = None
+    steps: tuple[str | None, ...] | None = None  # None in the tuple matches the start checkpoint
+    input_types: tuple[str, ...] | None = None
+    output_types: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None  # of the run the checkpoint belongs to
+    workflows: tuple[str, ...] | None = None
+    text: str | None = None  # case-insensitive substring of ids, step, types, events, metadata
+    created_after: float | None = None
+    created_before: float | None = None
+    descending: bool = False  # order by (run started_at, run_id, seq); newest first if True
