@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -79,4 +79,4 @@ class HumanResponseEvent(Event):
     response: str = ""
 
 
-BUILTIN_EVENTS: ClassVar = (Event, StartEvent, StopEvent, InputRequiredEvent, HumanResponseEvent)
+BUILTIN_EVENTS: tuple[type[Event], ...] = (Event, StartEvent, StopEvent, InputRequiredEvent, HumanResponseEvent)
