@@ -37,7 +37,8 @@ class Event(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        EVENT_REGISTRY[event_key(cls)] = cls
+        if not cls.__dict__.get("registry_skip", False):
+            EVENT_REGISTRY[event_key(cls)] = cls
 
     def get(self, key: str, default: Any = None) -> Any:
         """A field or extra value by name, like ``dict.get``."""

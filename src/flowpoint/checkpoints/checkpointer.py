@@ -1,0 +1,309 @@
+"""`WorkflowCheckpointer`: runs a workflow with step-level checkpoints and resumes from any."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..errors import CheckpointNotFound, StepNotInWorkflow, UnknownEventType
+from ..runtime.context import Context
+from ..runtime.events import Event, HumanResponseEvent, StartEvent
+from ..runtime.handler import WorkflowHandler
+from ..runtime.workflow import Workflow
+from ..storage import CheckpointStore, open_store
+from ..storage.records import CheckpointQuery, RunRecord
+from .codec import UnknownEvent, decode_value, get_codec
+from .edit import validate_edit
+from .liveness import owner_is_gone, process_owner
+from .model import Checkpoint, Run
+from .recorder import Recorder
+
+_LIVE: list[WorkflowCheckpointer] = []
+
+
+def _types(value: Any) -> tuple[str, ...] | None:
+    """Type filters as store keys: classes by registry key, strings as given (bare or full)."""
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    out = []
+    for t in items:
+        out.append(f"{t.__module__}.{t.__qualname__}" if isinstance(t, type) else str(t))
+    return tuple(out)
+
+
+def _names(value: Any) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    return tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.astimezone()).timestamp()
+    if isinstance(value, dt.timedelta):
+        return time.time() - value.total_seconds()
+    return float(value)
+
+
+class WorkflowCheckpointer:
+    """Runs ``workflow`` with a checkpoint after every enabled step, kept in ``store``.
+
+    ``store``: None (``$FLOWPOINT_STORE`` or ``./.flowpoint/checkpoints.db``), a URL, ``"memory"``
+    or a store object. ``serializer``: ``"json"`` (safe default) or ``"pickle"`` (trusted only).
+    """
+
+    def __init__(self, workflow: Workflow, store: str | CheckpointStore | None = None,
+                 serializer: str = "json", checkpoint_steps: Iterable[str] | None = None) -> None:
+        self.codec = get_codec(serializer)
+        self.store: CheckpointStore = open_store(store)
+        self._workflow = workflow
+        steps = set(workflow.steps())
+        self._enabled = set(checkpoint_steps) if checkpoint_steps is not None else steps
+        self._check_steps(self._enabled)
+        self._handlers: dict[str, WorkflowHandler] = {}
+        self._listeners: list[Callable[[str, str, Any], None]] = []
+        self._mark_stale_runs()
+        _LIVE.append(self)
+
+    # --- workflow and which steps checkpoint ----------------------------------------------------
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow that new runs use; assign a new instance to resume old checkpoints."""
+        return self._workflow
+
+    @workflow.setter
+    def workflow(self, workflow: Workflow) -> None:
+        workflow.steps()
+        self._workflow = workflow
+
+    @property
+    def enabled_checkpoints(self) -> set[str]:
+        """Steps that take a checkpoint when they complete."""
+        return set(self._enabled)
+
+    def enable_checkpoint(self, step: str) -> None:
+        """Take a checkpoint after ``step`` from now on."""
+        self._check_steps([step])
+        self._enabled.add(step)
+
+    def disable_checkpoint(self, step: str) -> None:
+        """Stop taking checkpoints after ``step`` (``ctx.checkpoint()`` in it still takes one)."""
+        self._check_steps([step])
+        self._enabled.discard(step)
+
+    def _check_steps(self, steps: Iterable[str]) -> None:
+        known = self._workflow.steps()
+        for s in steps:
+            if s not in known:
+                raise StepNotInWorkflow(f"{self._workflow.name} has no step {s!r}; its steps are "
+                                        f"{sorted(known)}")
+
+    # --- running --------------------------------------------------------------------------------
+    def run(self, ctx: Context | None = None, start_event: StartEvent | None = None,
+            **kwargs: Any) -> WorkflowHandler:
+        """Start a checkpointed run; ``await`` the handler for the result."""
+        ev = start_event if start_event is not None else StartEvent(**kwargs)
+        return self._launch(ev, ctx=ctx)
+
+    def run_from(self, checkpoint: Checkpoint | str, output_event: Event | dict | None = None,
+                 **kwargs: Any) -> WorkflowHandler:
+        """Resume in a new run from ``checkpoint`` (object, id or unique id prefix).
+
+        The store, buffers and event log are restored, events queued or in progress for other
+        steps are re-queued, then the checkpoint's output event (or ``output_event``, a validated
+        edit of it) is emitted. The stored checkpoint is never changed.
+        """
+        ckpt_id = checkpoint.id_ if isinstance(checkpoint, Checkpoint) else str(checkpoint)
+        ckpt = self.get(ckpt_id)
+        workflow = self._workflow
+        steps = workflow.steps()
+        if ckpt.last_completed_step is not None and ckpt.last_completed_step not in steps:
+            raise StepNotInWorkflow(
+                f"checkpoint {ckpt.id_[:8]} was taken after step {ckpt.last_completed_step!r}, "
+                f"which {workflow.name} does not have (its steps: {sorted(steps)})")
+        if ckpt.serializer == "pickle" and self.codec.name != "pickle":
+            raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} was stored with serializer='pickle'"
+                                   f"; open the store with serializer='pickle' to resume it")
+        state = self.codec.decode_state(ckpt.ctx_state)
+        ctx = Context(workflow)
+        requeue = ctx.restore(state)
+        for step_name, events in requeue.items():
+            if step_name not in steps:
+                raise StepNotInWorkflow(
+                    f"checkpoint {ckpt.id_[:8]} has events waiting for step {step_name!r}, which "
+                    f"{workflow.name} does not have (its steps: {sorted(steps)})")
+            for ev in events:
+                _refuse_unknown(ev, ckpt, f"an event queued for step {step_name!r}")
+        first, edited = validate_edit(ckpt, output_event, kwargs)
+        if first is None:
+            raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} has no output event to resume "
+                                   f"with; pass output_event=...")
+        _refuse_unknown(first, ckpt, "its output event")
+        first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
+        return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
+                            first_seq=first_seq)
+
+    def _launch(self, first: Event, *, ctx: Context | None = None,
+                requeue: dict[str, list[Event]] | None = None, origin: Checkpoint | None = None,
+                edited: dict[str, Any] | None = None, first_seq: int = 0) -> WorkflowHandler:
+        workflow = self._workflow
+        workflow.steps()
+        run_id = str(uuid.uuid4())
+        recorder = Recorder(self.store, self.codec, run_id, self._enabled.__contains__,
+                            first_seq=first_seq, parent_id=origin.id_ if origin else None,
+                            on_change=self._notify)
+        self.store.put_run(RunRecord(
+            run_id=run_id, workflow=workflow.name, status="running", started_at=time.time(),
+            origin_checkpoint_id=origin.id_ if origin else None, edited=edited,
+            owner=process_owner(), heartbeat_at=time.time()))
+        try:
+            handler = workflow._launch(first, ctx=ctx, requeue=requeue, observer=recorder,
+                                       run_id=run_id)
+        except BaseException as exc:
+            recorder.on_status(None, "failed", error=exc)  # type: ignore[arg-type]
+            raise
+        self._handlers[run_id] = handler
+        handler.add_done_callback(lambda h: self._handlers.pop(h.run_id, None))
+        self._notify("run", run_id, handler)
+        return handler
+
+    def handler(self, run_id: str) -> WorkflowHandler | None:
+        """The live handler of a run started by this checkpointer in this process, else None."""
+        return self._handlers.get(run_id) or next(
+            (h for r, h in self._handlers.items() if r.startswith(run_id)), None)
+
+    def respond(self, run_id: str, response: str | HumanResponseEvent) -> None:
+        """Answer a run waiting for human input with a HumanResponseEvent."""
+        handler = self.handler(run_id)
+        if handler is None:
+            raise CheckpointNotFound(
+                f"run {run_id!r} is not running in this process; resume it with run_from(its "
+                f"last checkpoint) and answer the prompt again")
+        ev = response if isinstance(response, Event) else HumanResponseEvent(response=response)
+        handler.ctx.send_event(ev)
+
+    def subscribe(self, listener: Callable[[str, str, Any], None]) -> Callable[[], None]:
+        """Call ``listener(kind, run_id, payload)`` on new runs, checkpoints and status changes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, kind: str, run_id: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, run_id, payload)
+            except Exception:  # a broken display must never break a run
+                pass
+
+    # --- reading ----------------------------------------------------------------------------------
+    def _checkpoint(self, rec: Any) -> Checkpoint:
+        if rec.ctx_state is not None:
+            return Checkpoint.from_record(rec)
+        return Checkpoint.from_record(rec, lambda: self.store.get_checkpoint(rec.id).ctx_state)
+
+    def get(self, checkpoint_id: str) -> Checkpoint:
+        """The checkpoint with this id or unique id prefix (with its state)."""
+        return self._checkpoint(self.store.get_checkpoint(str(checkpoint_id)))
+
+    @property
+    def checkpoints(self) -> dict[str, list[Checkpoint]]:
+        """Every stored checkpoint by run id, each run's in order (runs oldest first)."""
+        out: dict[str, list[Checkpoint]] = {}
+        for rec in self.store.list_checkpoints(None):
+            out.setdefault(rec.run_id, []).append(self._checkpoint(rec))
+        return out
+
+    def query(self, run_id: Any = None, last_completed_step: Any = ..., input_event_type: Any = None,
+              output_event_type: Any = None, status: Any = None, workflow: Any = None,
+              text: str | None = None, created_after: Any = None, created_before: Any = None,
+              descending: bool = False) -> CheckpointQuery:
+        """The store query for these filters (AND of all given; a list inside one is an OR)."""
+        self._mark_stale_runs()
+        return CheckpointQuery(
+            run_ids=_names(run_id),
+            steps=None if last_completed_step is ... else _names(last_completed_step),
+            input_types=_types(input_event_type), output_types=_types(output_event_type),
+            statuses=_names(status), workflows=_names(workflow), text=text or None,
+            created_after=_epoch(created_after), created_before=_epoch(created_before),
+            descending=descending)
+
+    def filter_checkpoints(self, run_id: Any = None, last_completed_step: Any = ...,
+                           input_event_type: Any = None, output_event_type: Any = None,
+                           status: Any = None, limit: int | None = None, **more: Any) -> list[Checkpoint]:
+        """Checkpoints matching every filter given, by SQL in the store; ``[]`` if none."""
+        q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
+                       **more)
+        return [self._checkpoint(r) for r in self.store.list_checkpoints(q, limit=limit)]
+
+    @property
+    def runs(self) -> dict[str, Run]:
+        """Every stored run by id, oldest first, with its status."""
+        self._mark_stale_runs()
+        return {r.run_id: Run.from_record(r) for r in self.store.list_runs()}
+
+    def get_run(self, run_id: str) -> Run:
+        """One run by id or unique id prefix."""
+        rec = self.store.get_run(run_id)
+        if rec is None:
+            matches = [r for r in self.store.list_runs() if r.run_id.startswith(run_id)]
+            if len(matches) != 1:
+                raise CheckpointNotFound(f"no run with id or unique prefix {run_id!r} "
+                                         f"({len(matches)} match)")
+            rec = matches[0]
+        return Run.from_record(rec)
+
+    def _mark_stale_runs(self) -> None:
+        """Runs whose process died mid-run are marked "interrupted" so they can be resumed."""
+        for rec in self.store.list_runs(statuses=("running", "waiting")):
+            if rec.run_id not in self._handlers and owner_is_gone(rec.owner):
+                self.store.update_run(rec.run_id, status="interrupted")
+
+    def last_checkpoint(self, run_id: str) -> Checkpoint:
+        """The latest checkpoint of a run: where to resume a failed or interrupted run."""
+        recs = self.store.list_checkpoints(CheckpointQuery(run_ids=(run_id,), descending=True),
+                                           limit=1)
+        if not recs:
+            raise CheckpointNotFound(f"run {run_id!r} has no checkpoints")
+        return self._checkpoint(recs[0])
+
+    # --- housekeeping -----------------------------------------------------------------------------
+    def prune(self, keep_last: int | None = None, older_than: Any = None) -> int:
+        """Delete checkpoints beyond the last ``keep_last`` per run and/or older than a time
+        (datetime, timedelta before now, or epoch seconds). Returns how many were deleted."""
+        if keep_last is None and older_than is None:
+            raise ValueError("prune needs keep_last=N and/or older_than=<datetime|timedelta>")
+        if keep_last is not None and keep_last < 1:
+            raise ValueError(f"keep_last must be >= 1, got {keep_last}")
+        return self.store.prune(keep_last=keep_last, older_than=_epoch(older_than))
+
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        """Delete whole runs with their checkpoints; returns checkpoints deleted."""
+        return self.store.delete_runs(list(run_ids))
+
+    def storage_report(self) -> dict[str, Any]:
+        """How big the store is: runs, checkpoints, bytes."""
+        return self.store.storage_report()
+
+    def result_of(self, run_id: str) -> Any:
+        """The stored result of a completed run, decoded."""
+        return decode_value(self.get_run(run_id).result)
+
+    def __repr__(self) -> str:
+        return (f"WorkflowCheckpointer(workflow={self._workflow.name}, store={self.store.url!r}, "
+                f"enabled={sorted(self._enabled)})")
+
+
+def _refuse_unknown(ev: Any, ckpt: Checkpoint, what: str) -> None:
+    if isinstance(ev, UnknownEvent):
+        raise UnknownEventType(f"cannot resume from checkpoint {ckpt.id_[:8]}: {what} has type "
+                               f"{ev.type_key!r}, which cannot be loaded ({ev.reason})")
+
+
+def latest_checkpointer() -> WorkflowCheckpointer | None:
+    """The checkpointer most recently created in this process (what magics use by default)."""
+    return _LIVE[-1] if _LIVE else None

@@ -1,0 +1,148 @@
+"""`Checkpoint` and `Run`: what users read back from a store, as immutable pydantic models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from ..runtime.events import Event
+from ..storage.records import CheckpointRecord, RunRecord
+from .codec import UnknownEvent, decode_event, decode_value
+
+
+def _utc(ts: float | None) -> dt.datetime | None:
+    return None if ts is None else dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+
+
+def type_name(key: str | None) -> str | None:
+    """The bare class name of an event registry key (``pkg.mod.JokeEvent`` → ``JokeEvent``)."""
+    return None if key is None else key.rsplit(".", 1)[-1]
+
+
+class Checkpoint(BaseModel):
+    """The state of a run right after one step completed (seq 0: before the StartEvent).
+
+    ``ctx_state`` is the stored plain data (events as ``{"__event__": type, "data": ...}``),
+    loaded from the store on first access.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    id_: str
+    run_id: str
+    seq: int
+    last_completed_step: str | None
+    input_event: Event | None
+    output_event: Event | None
+    created_at: dt.datetime
+    step_duration_s: float | None = None
+    metadata: dict[str, Any] = {}
+    parent_id: str | None = None
+    input_type: str | None = None
+    output_type: str | None = None
+    serializer: str = "json"
+
+    _state: dict[str, Any] | None = PrivateAttr(default=None)
+    _loader: Callable[[], dict[str, Any] | None] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_record(cls, rec: CheckpointRecord,
+                    loader: Callable[[], dict[str, Any] | None] | None = None) -> Checkpoint:
+        """Decode a stored record (events through the registry only)."""
+        meta = rec.metadata if isinstance(rec.metadata, dict) else {"$corrupt": repr(rec.metadata)}
+        ckpt = cls(
+            id_=rec.id, run_id=rec.run_id, seq=rec.seq, last_completed_step=rec.step,
+            input_event=decode_event(rec.input_event), output_event=decode_event(rec.output_event),
+            created_at=_utc(rec.created_at), step_duration_s=rec.step_duration_s,
+            metadata=meta, parent_id=rec.parent_id, input_type=rec.input_type,
+            output_type=rec.output_type, serializer=rec.serializer,
+        )
+        ckpt._state = rec.ctx_state
+        ckpt._loader = loader
+        return ckpt
+
+    @property
+    def ctx_state(self) -> dict[str, Any]:
+        """The context snapshot: store, queues, in_progress, collect buffers, event log, ..."""
+        if self._state is None and self._loader is not None:
+            self._state = self._loader()
+        return self._state or {}
+
+    @property
+    def user_state(self) -> dict[str, Any]:
+        """The user's ``ctx.store`` at this checkpoint, decoded (events as Event objects)."""
+        store = self.ctx_state.get("store")
+        return decode_value(store) if isinstance(store, dict) else {}
+
+    @property
+    def is_start(self) -> bool:
+        """True for the checkpoint taken before the StartEvent (its output is the StartEvent)."""
+        return self.last_completed_step is None
+
+    @property
+    def problems(self) -> list[str]:
+        """Why this checkpoint cannot be resumed as stored (unknown or corrupt events)."""
+        out = []
+        for label, ev in (("input", self.input_event), ("output", self.output_event)):
+            if isinstance(ev, UnknownEvent):
+                out.append(f"{label} event {ev.type_key}: {ev.reason}")
+        return out
+
+    def __repr__(self) -> str:
+        return (f"Checkpoint(id_={self.id_[:8]!r}, run_id={self.run_id[:8]!r}, seq={self.seq}, "
+                f"last_completed_step={self.last_completed_step!r}, "
+                f"output={type_name(self.output_type)!r})")
+
+    def _repr_html_(self) -> str:
+        from .render import checkpoint_html
+
+        return checkpoint_html(self)
+
+
+class Run(BaseModel):
+    """One run of a workflow: status, times, where it was resumed from, error and result."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    workflow: str
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    origin_checkpoint_id: str | None = None
+    edited: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    result: Any = None
+
+    @classmethod
+    def from_record(cls, rec: RunRecord, status: str | None = None) -> Run:
+        """A run as stored; ``status`` overrides a stale "running" with "interrupted"."""
+        return cls(run_id=rec.run_id, workflow=rec.workflow, status=status or rec.status,
+                   started_at=_utc(rec.started_at), ended_at=_utc(rec.ended_at),
+                   origin_checkpoint_id=rec.origin_checkpoint_id, edited=rec.edited,
+                   error=rec.error, result=decode_value(rec.result))
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to end, None while running."""
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+    def __repr__(self) -> str:
+        return f"Run(run_id={self.run_id[:8]!r}, workflow={self.workflow!r}, status={self.status!r})"
+
+    def _repr_html_(self) -> str:
+        rows = [("run", self.run_id), ("workflow", self.workflow), ("status", self.status),
+                ("started", str(self.started_at)), ("ended", str(self.ended_at or "")),
+                ("resumed from", self.origin_checkpoint_id or "")]
+        if self.error:
+            rows.append(("error", f"{self.error.get('type')}: {self.error.get('message')}"))
+        if self.result is not None:
+            rows.append(("result", json.dumps(self.result, default=repr)[:500]))
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in rows)
+        return f"<table class='fp-run'>{body}</table>"

@@ -1,0 +1,127 @@
+"""The runtime hook of one run: turns step completions into committed checkpoints."""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import SerializationError
+from ..runtime.context import Invocation
+from ..runtime.events import Event, event_key
+from ..runtime.runner import Runner
+from ..storage.base import CheckpointStore
+from ..storage.records import CheckpointRecord
+from .codec import JsonCodec, encode_value
+
+
+class Recorder:
+    """Writes the checkpoints and status changes of one run to the store, in order."""
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        codec: JsonCodec,
+        run_id: str,
+        is_enabled: Callable[[str], bool],
+        first_seq: int = 0,
+        parent_id: str | None = None,
+        on_change: Callable[[str, str, Any], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.codec = codec
+        self.run_id = run_id
+        self.is_enabled = is_enabled
+        self.next_seq = first_seq
+        self.parent_id = parent_id
+        self.on_change = on_change
+        self._encoded: dict[int, tuple[Event, Any]] = {}
+
+    # --- RunObserver ----------------------------------------------------------------------------
+    def on_start_event(self, runner: Runner, start_event: Event) -> None:
+        self._record(runner, None, None, start_event, None, {})
+
+    def on_step_done(self, runner: Runner, step: str, input_event: Event,
+                     output_event: Event | None, duration_s: float, invocation: Invocation) -> None:
+        if invocation.forced or self.is_enabled(step):
+            self._record(runner, step, input_event, output_event, duration_s,
+                         invocation.metadata or {})
+
+    def on_status(self, runner: Runner, status: str, **info: Any) -> None:
+        fields: dict[str, Any] = {"status": status}
+        if status in ("completed", "failed", "cancelled"):
+            fields["ended_at"] = time.time()
+        if "error" in info:
+            err: BaseException = info["error"]
+            fields["error"] = {
+                "type": type(err).__name__,
+                "message": str(err),
+                "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__)),
+            }
+        if "result" in info:
+            fields["result"] = _result_data(info["result"])
+        self.store.update_run(self.run_id, **fields)
+        if self.on_change is not None:
+            self.on_change("status", self.run_id, status)
+
+    # --- encoding -------------------------------------------------------------------------------
+    def _event(self, ev: Event | None) -> Any:
+        if ev is None:
+            return None
+        hit = self._encoded.get(id(ev))
+        if hit is not None and hit[0] is ev:
+            return hit[1]
+        data = self.codec.encode_event(ev)
+        self._encoded[id(ev)] = (ev, data)
+        return data
+
+    def _state(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        if type(self.codec) is not JsonCodec:
+            return self.codec.encode_state(snapshot)
+        out: dict[str, Any] = {}
+        for part, value in snapshot.items():
+            if part == "store":
+                out[part] = {k: encode_value(v, f"ctx.store[{k!r}]") for k, v in value.items()}
+            elif part in ("event_log",):
+                out[part] = [self._event(ev) for ev in value]
+            elif part in ("queues", "in_progress"):
+                out[part] = {s: [self._event(ev) for ev in evs] for s, evs in value.items()}
+            elif part == "pending_input":
+                out[part] = self._event(value)
+            else:
+                out[part] = encode_value(value, f"ctx_state.{part}")
+        return out
+
+    def _record(self, runner: Runner, step: str | None, input_event: Event | None,
+                output_event: Event | None, duration_s: float | None,
+                metadata: dict[str, Any]) -> None:
+        try:
+            state = self._state(runner.ctx.snapshot())
+            meta = encode_value(metadata, "ctx.checkpoint(metadata)")
+        except SerializationError as exc:
+            where = f"after step {step!r}" if step else "at the start"
+            raise SerializationError(f"checkpoint {where} of run {self.run_id} failed: {exc}") \
+                from None
+        ckpt_id = str(uuid.uuid4())
+        rec = CheckpointRecord(
+            id=ckpt_id, run_id=self.run_id, seq=self.next_seq, step=step,
+            input_type=event_key(type(input_event)) if input_event is not None else None,
+            output_type=event_key(type(output_event)) if output_event is not None else None,
+            input_event=self._event(input_event), output_event=self._event(output_event),
+            ctx_state=state, created_at=time.time(), step_duration_s=duration_s,
+            metadata=meta, parent_id=self.parent_id, serializer=self.codec.name,
+        )
+        self.store.put_checkpoint(rec)
+        self.next_seq += 1
+        self.parent_id = ckpt_id
+        if self.on_change is not None:
+            self.on_change("checkpoint", self.run_id, rec)
+
+
+def _result_data(result: Any) -> Any:
+    try:
+        return encode_value(result, "result")
+    except SerializationError:
+        return {"__repr__": repr(result)[:2000]}
