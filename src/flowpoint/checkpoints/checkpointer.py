@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..errors import CheckpointNotFound, StepNotInWorkflow, UnknownEventType
+from ..errors import CheckpointNotFound, InvalidEdit, StepNotInWorkflow, UnknownEventType
 from ..runtime.context import Context
 from ..runtime.events import Event, HumanResponseEvent, StartEvent
 from ..runtime.handler import WorkflowHandler
@@ -141,15 +141,15 @@ class WorkflowCheckpointer:
             for ev in events:
                 _refuse_unknown(ev, ckpt, f"an event queued for step {step_name!r}")
         first, edited = validate_edit(ckpt, output_event, kwargs)
-        if first is None:
-            raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} has no output event to resume "
-                                   f"with; pass output_event=...")
         _refuse_unknown(first, ckpt, "its output event")
+        if first is None and not requeue:
+            raise InvalidEdit(f"checkpoint {ckpt.id_[:8]} has no output event and nothing in "
+                              f"flight, so a run from it would do nothing; pass output_event=...")
         first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
         return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
                             first_seq=first_seq)
 
-    def _launch(self, first: Event, *, ctx: Context | None = None,
+    def _launch(self, first: Event | None, *, ctx: Context | None = None,
                 requeue: dict[str, list[Event]] | None = None, origin: Checkpoint | None = None,
                 edited: dict[str, Any] | None = None, first_seq: int = 0) -> WorkflowHandler:
         workflow = self._workflow

@@ -146,7 +146,7 @@ class Runner:
         else:
             self._done.set_result(result)
 
-    async def run(self, first_event: Event, requeue: dict[str, list[Event]] | None = None) -> Any:
+    async def run(self, first_event: Event | None, requeue: dict[str, list[Event]] | None = None) -> Any:
         """Run until a StopEvent (its ``result`` is returned), an error, timeout or cancel."""
         loop = asyncio.get_running_loop()
         self._done = loop.create_future()
@@ -159,7 +159,8 @@ class Runner:
                     self._queues[name].put_nowait(ev)
             if isinstance(first_event, StartEvent) and self.observer is not None:
                 self.observer.on_start_event(self, first_event)
-            self.dispatch(first_event)
+            if first_event is not None:
+                self.dispatch(first_event)
             self._check_idle()
             stop = await asyncio.wait_for(asyncio.shield(self._done), self.timeout)
         except asyncio.TimeoutError:

@@ -79,7 +79,7 @@ class Workflow:
 
     def _launch(
         self,
-        first_event: Event,
+        first_event: Event | None,
         *,
         ctx: Context | None = None,
         requeue: dict[str, list[Event]] | None = None,

@@ -1,0 +1,157 @@
+"""run_from in the hard cases: fan-out in flight, collect buffers, human input, failures."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flowpoint import (
+    Context,
+    Event,
+    HumanResponseEvent,
+    InputRequiredEvent,
+    StartEvent,
+    StopEvent,
+    Workflow,
+    WorkflowCheckpointer,
+    step,
+)
+from flowpoint.demo import ReviewFlow
+
+
+class Item(Event):
+    n: int
+
+
+class Done(Event):
+    n: int
+    square: int
+
+
+CALLS: list[str] = []
+
+
+class FanFlow(Workflow):
+    """Spreads N items to 2 workers, collects the squares; the store counts processed items."""
+
+    @step
+    async def spread(self, ev: StartEvent, ctx: Context) -> None:
+        await ctx.store.set("processed", [])
+        for i in range(ev.count):
+            ctx.send_event(Item(n=i))
+
+    @step(num_workers=2)
+    async def square(self, ev: Item, ctx: Context) -> Done:
+        CALLS.append(f"square:{ev.n}")
+        await asyncio.sleep(0.002 * (ev.n % 3))
+        processed = await ctx.store.get("processed")
+        await ctx.store.set("processed", processed + [ev.n])
+        return Done(n=ev.n, square=ev.n * ev.n)
+
+    @step
+    async def collect(self, ev: Done, ctx: Context) -> StopEvent | None:
+        got = ctx.collect_events(ev, [Done] * 6)
+        if got is None:
+            return None
+        return StopEvent(result=sorted(d.square for d in got))
+
+
+@pytest.fixture
+def store(tmp_path):
+    return f"sqlite:///{tmp_path}/r.db"
+
+
+async def test_resume_from_every_checkpoint_of_a_fan_out_gives_the_same_result(store):
+    ckptr = WorkflowCheckpointer(FanFlow(), store=store)
+    h = ckptr.run(count=6)
+    expected = await h
+    assert expected == [0, 1, 4, 9, 16, 25]
+    ckpts = ckptr.checkpoints[h.run_id]
+    assert len(ckpts) == 1 + 1 + 6 + 6
+    assert any(c.ctx_state["queues"] or c.ctx_state["in_progress"] for c in ckpts[1:-1])
+    assert any(c.ctx_state["collect_buffers"] for c in ckpts)
+    for ckpt in ckpts[:-1]:
+        CALLS.clear()
+        ckptr.workflow = FanFlow()
+        resumed = ckptr.run_from(ckpt)
+        assert await resumed == expected, f"resume from seq {ckpt.seq} ({ckpt.last_completed_step})"
+        done_before = len(ckpt.ctx_state["store"].get("processed", []))
+        squares_rerun = len(CALLS)
+        assert done_before + squares_rerun == 6 or ckpt.seq <= 1, (ckpt.seq, done_before, CALLS)
+
+
+async def test_resume_from_a_prompt_checkpoint_puts_the_prompt_on_the_stream_again(store):
+    ckptr = WorkflowCheckpointer(ReviewFlow(), store=store)
+    h = ckptr.run(topic="dogs")
+    async for ev in h.stream_events():
+        if isinstance(ev, InputRequiredEvent):
+            assert ckptr.runs[h.run_id].status == "waiting"
+            h.ctx.send_event(HumanResponseEvent(response="no"))
+    assert (await h).startswith("rejected")
+    prompt_ckpt = ckptr.filter_checkpoints(output_event_type=InputRequiredEvent)[0]
+
+    ckptr.workflow = ReviewFlow()
+    resumed = ckptr.run_from(prompt_ckpt)
+    seen = []
+
+    async def answer():
+        async for ev in resumed.stream_events():
+            if isinstance(ev, InputRequiredEvent):
+                seen.append(ev.prefix)
+                ckptr.respond(resumed.run_id, "yes")
+
+    await asyncio.wait_for(answer(), 5)
+    assert seen == [prompt_ckpt.output_event.prefix]
+    assert (await resumed).startswith("published")
+
+
+FIXED = {"ok": False}
+
+
+class Fragile(Workflow):
+    @step
+    async def fetch(self, ev: StartEvent, ctx: Context) -> Item:
+        await ctx.store.set("fetched", True)
+        return Item(n=ev.n)
+
+    @step
+    async def compute(self, ev: Item) -> StopEvent:
+        if not FIXED["ok"]:
+            raise ZeroDivisionError("division by zero in compute")
+        return StopEvent(result=ev.n * 2)
+
+
+async def test_failed_run_keeps_checkpoints_and_resumes_after_the_fix(store):
+    FIXED["ok"] = False
+    ckptr = WorkflowCheckpointer(Fragile(), store=store)
+    h = ckptr.run(n=21)
+    with pytest.raises(ZeroDivisionError):
+        await h
+    run = ckptr.runs[h.run_id]
+    assert run.status == "failed" and run.ended_at is not None
+    assert run.error["type"] == "ZeroDivisionError"
+    assert "division by zero in compute" in run.error["message"]
+    assert "Traceback" in run.error["traceback"]
+    last = ckptr.last_checkpoint(h.run_id)
+    assert last.last_completed_step == "fetch"
+    FIXED["ok"] = True
+    ckptr.workflow = Fragile()
+    resumed = ckptr.run_from(last)
+    assert await resumed == 42
+    assert ckptr.runs[resumed.run_id].status == "completed"
+
+
+async def test_cancelled_run_is_marked_cancelled(store):
+    class Slow(Workflow):
+        @step
+        async def go(self, ev: StartEvent) -> StopEvent:
+            await asyncio.sleep(10)
+            return StopEvent()
+
+    ckptr = WorkflowCheckpointer(Slow(), store=store)
+    h = ckptr.run()
+    await asyncio.sleep(0.02)
+    await h.cancel_run()
+    assert ckptr.runs[h.run_id].status == "cancelled"
+    assert len(ckptr.checkpoints[h.run_id]) == 1
