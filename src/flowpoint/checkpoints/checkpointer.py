@@ -20,6 +20,7 @@ from .edit import validate_edit
 from .liveness import owner_is_gone, process_owner
 from .model import Checkpoint, Run
 from .recorder import Recorder
+from .table import checkpoints_frame
 
 _LIVE: list[WorkflowCheckpointer] = []
 
@@ -239,6 +240,14 @@ class WorkflowCheckpointer:
         q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
                        **more)
         return [self._checkpoint(r) for r in self.store.list_checkpoints(q, limit=limit)]
+
+    def to_dataframe(self, run_id: Any = None, last_completed_step: Any = ...,
+                     input_event_type: Any = None, output_event_type: Any = None,
+                     status: Any = None, limit: int | None = None, **more: Any) -> Any:
+        """One row per checkpoint as a pandas DataFrame; the same filters as filter_checkpoints."""
+        q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
+                       **more)
+        return checkpoints_frame(self.store, q, limit=limit)
 
     @property
     def runs(self) -> dict[str, Run]:
