@@ -27,7 +27,11 @@ def _host() -> str:
 
 def process_owner() -> str:
     """``host:pid:start`` of this process; the start time guards against pid reuse."""
-    pid = os.getpid()
+    return _owner(os.getpid())
+
+
+@lru_cache(maxsize=4)
+def _owner(pid: int) -> str:
     return f"{_host()}:{pid}:{_start_ticks(pid) or '?'}"
 
 

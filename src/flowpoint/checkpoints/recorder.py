@@ -80,19 +80,19 @@ class Recorder:
     def _state(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         if type(self.codec) is not JsonCodec:
             return self.codec.encode_state(snapshot)
-        out: dict[str, Any] = {}
-        for part, value in snapshot.items():
-            if part == "store":
-                out[part] = {k: encode_value(v, f"ctx.store[{k!r}]") for k, v in value.items()}
-            elif part in ("event_log",):
-                out[part] = [self._event(ev) for ev in value]
-            elif part in ("queues", "in_progress"):
-                out[part] = {s: [self._event(ev) for ev in evs] for s, evs in value.items()}
-            elif part == "pending_input":
-                out[part] = self._event(value)
-            else:
-                out[part] = encode_value(value, f"ctx_state.{part}")
-        return out
+        ev = self._event
+        return {
+            "store": {k: encode_value(v, f"ctx.store[{k!r}]")
+                      for k, v in snapshot["store"].items()},
+            "queues": {s: [ev(e) for e in evs] for s, evs in snapshot["queues"].items()},
+            "in_progress": {s: [ev(e) for e in evs] for s, evs in snapshot["in_progress"].items()},
+            "collect_buffers": {s: {k: [ev(e) for e in evs] for k, evs in b.items()}
+                                for s, b in snapshot["collect_buffers"].items()},
+            "accepted_events": snapshot["accepted_events"],
+            "event_log": [ev(e) for e in snapshot["event_log"]],
+            "pending_input": ev(snapshot["pending_input"]),
+            "is_running": snapshot["is_running"],
+        }
 
     def _record(self, runner: Runner, step: str | None, input_event: Event | None,
                 output_event: Event | None, duration_s: float | None,

@@ -13,6 +13,7 @@ from ..errors import WorkflowValidationError
 from .events import EVENT_REGISTRY, Event
 
 STEP_ATTR = "__flowpoint_step__"
+FREE_STEPS_VERSION = [0]  # bumped when a free function joins a workflow class
 
 
 @dataclass
@@ -62,6 +63,7 @@ def step(
                 free = {}
                 workflow._free_steps = free
             free[spec.name] = f
+            FREE_STEPS_VERSION[0] += 1
         return f
 
     return decorate(func) if func is not None else decorate

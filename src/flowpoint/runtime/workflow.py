@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from typing import Any
 
 from ..errors import WorkflowRuntimeError, WorkflowValidationError
@@ -11,7 +12,10 @@ from .context import Context
 from .events import Event, InputRequiredEvent, StartEvent, StopEvent
 from .handler import WorkflowHandler
 from .runner import RunObserver, Runner
-from .step import STEP_ATTR, StepSpec, resolve_step
+from .step import FREE_STEPS_VERSION, STEP_ATTR, StepSpec, resolve_step
+
+_RESOLVED: weakref.WeakKeyDictionary[type, tuple[int, dict[str, StepSpec]]] = (
+    weakref.WeakKeyDictionary())
 
 
 class Workflow:
@@ -43,13 +47,18 @@ class Workflow:
         return found
 
     def steps(self) -> dict[str, StepSpec]:
-        """The workflow's steps by name, validated once."""
+        """The workflow's steps by name, resolved and validated once per class."""
         if self._steps is None:
-            specs = {name: resolve_step(f) for name, f in self._step_functions().items()}
-            for name, spec in specs.items():
-                spec.name = name
-            self._validate(specs)
-            self._steps = specs
+            cls = type(self)
+            cached = _RESOLVED.get(cls)
+            if cached is None or cached[0] != FREE_STEPS_VERSION[0]:
+                specs = {name: resolve_step(f) for name, f in self._step_functions().items()}
+                for name, spec in specs.items():
+                    spec.name = name
+                self._validate(specs)
+                cached = (FREE_STEPS_VERSION[0], specs)
+                _RESOLVED[cls] = cached
+            self._steps = cached[1]
         return self._steps
 
     def _validate(self, specs: dict[str, StepSpec]) -> None:
