@@ -11,6 +11,7 @@ from explorer_helpers import Plan, PlanFlow, click_mark, row_of
 from flowpoint import CheckpointNotFound, WorkflowCheckpointer
 from flowpoint.demo import JokeEvent, JokeFlow
 from flowpoint.notebook.explorer import DIFF, CheckpointExplorer
+from flowpoint.runtime.events import EVENT_REGISTRY, event_key
 
 
 @pytest.fixture
@@ -243,3 +244,38 @@ async def test_many_runs_are_limited_to_max_runs_and_the_table_pages(store, expl
     assert e.table.value == e.selected.id_
     only = explorers(ckptr, run_ids=[oldest_shown[:8]])
     assert len(only.timeline.runs) == 1 and len(only.timeline.marks) == 3
+
+
+async def test_refresh_button_shows_runs_started_elsewhere(jokes, explorers):
+    e = explorers(jokes)
+    handler = jokes.run(topic="geology")
+    await handler
+    e.refresh_button.click()
+    assert handler.run_id in [r["run_id"] for r in e.timeline.runs]
+    assert len(e.table.options) == 9
+
+
+async def test_launch_errors_are_shown_in_the_status_line_not_raised(jokes, explorers):
+    e = explorers(jokes)
+    e.select(_ckpts(jokes, 0)[1].id_)
+    jokes.workflow = PlanFlow()  # a workflow without the checkpoint's step
+    before = len(jokes.runs)
+    e.resume_button.click()
+    assert e.last_task is None and len(jokes.runs) == before
+    assert "StepNotInWorkflow" in e.status.value and "generate_joke" in e.status.value
+
+
+async def test_an_output_event_of_an_unloaded_type_disables_the_form(
+        store, explorers, monkeypatch):
+    ckptr = WorkflowCheckpointer(PlanFlow(), store=store)
+    await ckptr.run(topic="trip")
+    monkeypatch.delitem(EVENT_REGISTRY, event_key(Plan))
+    e = explorers(ckptr)
+    planned = _ckpts(ckptr, 0)[1]
+    e.select(planned.id_)
+    assert e.edit_form.disabled and e.edit_button.disabled and not e.edit_form.widgets
+    assert "not loaded" in e.edit_form.header.value and "Plan" in e.edit_form.header.value
+    assert "problem" in e.detail.value
+    e.resume_button.click()
+    assert e.last_task is None and len(ckptr.runs) == 1
+    assert "UnknownEventType" in e.status.value

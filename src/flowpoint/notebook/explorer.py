@@ -100,7 +100,7 @@ class CheckpointExplorer(ExplorerActions, w.VBox):
         self.respond_text = self.human.text
         self.respond_button = self.human.send_button
         self.tabs = w.Tab(children=[w.Box([self.detail]), w.Box([self.diff_view]),
-                                    w.VBox([self.edit_form, self.edit_button, self.edit_error])],
+                                    w.VBox([self.edit_form, w.HBox([self.edit_button]), self.edit_error])],
                           titles=("Detail", "Diff", "Edit"))
         for widget in self.filters.values():
             widget.observe(self._on_filter, names="value")
@@ -121,11 +121,11 @@ class CheckpointExplorer(ExplorerActions, w.VBox):
         filters = w.HBox(list(self.filters.values()), layout=w.Layout(flex_flow="row wrap"))
         pager = w.HBox([self.prev_button, self.next_button, self.table_info])
         left = w.VBox([filters, self.table_head, self.table, pager],
-                      layout=w.Layout(width="46%", min_width="360px"))
+                      layout=w.Layout(width="48%", min_width="360px"))
         toolbar = w.HBox([self.refresh_button, self.resume_button, self.pin_button,
                           self.diff_button, self.pin_info])
         right = w.VBox([toolbar, self.human, self.tabs],
-                       layout=w.Layout(width="54%", min_width="360px"))
+                       layout=w.Layout(width="52%", min_width="360px"))
         bottom = w.HBox([self.monitor.progress, self.status])
         return (w.HTML(EXPLORER_CSS), self.note, self.timeline,
                 w.HBox([left, right], layout=w.Layout(width="100%")), bottom)

@@ -130,12 +130,12 @@ def filtered(ckptr: WorkflowCheckpointer, loaded: Loaded,
 def row_label(rec: CheckpointRecord, run: Run | None) -> str:
     """One fixed-width line of the table (plain text: the list widget shows it as text)."""
     step = rec.step if rec.step is not None else START
-    flow = f"{type_name(rec.input_type) or '—'} → {type_name(rec.output_type) or '—'}"
     status = run.status if run is not None else "?"
-    return f"{rec.run_id[:8]} {rec.seq:>4}  {_fit(step, 18)} {_fit(flow, 34)} {status}"
+    return (f"{rec.run_id[:8]} {rec.seq:>4}  {_fit(step, 16)} "
+            f"{_fit(type_name(rec.output_type) or '—', 16)} {status}")
 
 
-ROW_HEADER = f"{'run':<8} {'seq':>4}  {'step':<18} {'input → output':<34} status"
+ROW_HEADER = f"{'run':<8} {'seq':>4}  {'step':<16} {'output':<16} status"
 
 
 def _fit(text: str, width: int) -> str:

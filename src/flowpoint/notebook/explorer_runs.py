@@ -30,7 +30,7 @@ class RunMonitor:
         self.on_event = on_event
         self.status = w.HTML("<span class='fp-muted'>ready</span>").add_class("fp-status")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="",
-                                      layout=w.Layout(width="180px", visibility="hidden"))
+                                      layout=w.Layout(width="180px", display="none"))
         self.last_task: asyncio.Task[None] | None = None
         self._counts: dict[str, int] = {}
         self._expected: dict[str, int] = {}
@@ -119,7 +119,7 @@ class RunMonitor:
         self.progress.max = max(self._expected.get(run_id, 1), done + 1)
         self.progress.value = done
         self.progress.bar_style = "info"
-        self.progress.layout.visibility = "visible"
+        self.progress.layout.display = None
 
     def _end_progress(self, run_id: str, outcome: str) -> None:
         if run_id != self._current:
