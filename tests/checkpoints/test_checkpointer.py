@@ -63,6 +63,9 @@ async def test_filter_by_step_and_types_is_an_and(ckptr):
     none = ckptr.filter_checkpoints(output_event_type=StopEvent, input_event_type=StartEvent)
     assert none == []
     assert len(ckptr.filter_checkpoints(output_event_type="JokeEvent")) == 2
+    starts = ckptr.filter_checkpoints(last_completed_step=None)
+    assert len(starts) == 2 and all(c.seq == 0 and c.is_start for c in starts)
+    assert len(ckptr.filter_checkpoints()) == 6
 
 
 async def test_filter_matches_equal_step_names_that_are_not_the_same_object(ckptr):

@@ -227,7 +227,8 @@ class WorkflowCheckpointer:
         self._mark_stale_runs()
         return CheckpointQuery(
             run_ids=_names(run_id),
-            steps=None if last_completed_step is ... else _names(last_completed_step),
+            steps=(None if last_completed_step is ... else
+                   (None,) if last_completed_step is None else _names(last_completed_step)),
             input_types=_types(input_event_type), output_types=_types(output_event_type),
             statuses=_names(status), workflows=_names(workflow), text=text or None,
             created_after=_epoch(created_after), created_before=_epoch(created_before),
