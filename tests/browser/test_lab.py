@@ -49,7 +49,7 @@ def run_all(page: Page) -> None:
 
 
 @pytest.mark.browser
-def test_explorer_selects_diffs_and_resumes_in_jupyterlab(lab, browser):
+def test_explorer_selects_diffs_and_resumes_in_jupyterlab(browser, lab):
     write_notebook(lab.root / "explore.ipynb")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)

@@ -51,6 +51,13 @@ def cell(shell: InteractiveShell, code: str):
     return result.result
 
 
+async def acell(shell: InteractiveShell, code: str):
+    """Run a cell on the running loop, as a kernel does (launched runs stay on this loop)."""
+    result = await shell.run_cell_async(code, transformed_cell=shell.transform_cell(code))
+    result.raise_error()
+    return result.result
+
+
 def one_error_line(shell: InteractiveShell, capsys, code: str) -> str:
     """Run a cell that should fail and return its single error line."""
     capsys.readouterr()
@@ -240,3 +247,33 @@ def test_magic_help_documents_options_and_unload_removes_magics(ip):
         ip.run_line_magic("checkpoints", "")
     ip.run_line_magic("load_ext", "flowpoint")
     assert "explore" in ip.magics_manager.magics["line"]
+
+
+async def test_explore_magic_opens_the_explorer_and_resumes_on_the_running_loop(ip):
+    from flowpoint.notebook import CheckpointExplorer
+
+    await acell(ip, SETUP)
+    explorer = ip.run_line_magic("explore", "--ckptr ckptr")
+    assert isinstance(explorer, CheckpointExplorer)
+    assert explorer.checkpointer is ip.user_ns["ckptr"]
+    assert repr(explorer.timeline).startswith("Timeline(runs=3, checkpoints=9")
+    target = ip.run_line_magic("checkpoints", "--step generate_joke")["checkpoint_id"].iloc[1]
+    explorer.select(target[:8])
+    explorer.resume_button.click()
+    await explorer.last_task
+    assert "completed run" in explorer.status.value
+    assert repr(explorer.timeline).startswith("Timeline(runs=4, checkpoints=10")
+    explorer.close()
+
+
+async def test_explore_on_the_default_store_shows_runs_and_refuses_resume(ip, tmp_path):
+    await acell(
+        ip, "from flowpoint import WorkflowCheckpointer\nfrom flowpoint.demo import JokeFlow\n"
+        "_c = WorkflowCheckpointer(workflow=JokeFlow())\nawait _c.run(topic='cats')\ndel _c")
+    checkpointer_module._LIVE.clear()
+    explorer = ip.run_line_magic("explore", "")
+    assert repr(explorer.timeline).startswith("Timeline(runs=1, checkpoints=3")
+    explorer.resume_button.click()
+    assert "needs a workflow" in explorer.status.value
+    assert len(ip.run_line_magic("runs", "")) == 1
+    explorer.close()
