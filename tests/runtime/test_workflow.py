@@ -148,6 +148,18 @@ async def test_a_step_that_raises_fails_the_run_with_that_exception():
     assert handler.status == "failed"
 
 
+async def test_a_step_raising_timeout_error_fails_with_that_error_not_a_run_timeout():
+    class Slow(Workflow):
+        @step
+        async def go(self, ev: StartEvent) -> StopEvent:
+            raise TimeoutError("upstream API timed out")
+
+    handler = Slow().run()
+    with pytest.raises(TimeoutError, match="upstream API timed out"):
+        await handler
+    assert handler.status == "failed"
+
+
 async def test_retry_policy_retries_a_flaky_step():
     calls = []
 

@@ -164,6 +164,11 @@ class Runner:
             self._check_idle()
             stop = await asyncio.wait_for(asyncio.shield(self._done), self.timeout)
         except asyncio.TimeoutError:
+            if self._done.done() and self._done.exception() is not None:
+                err = self._done.exception()  # a step's own TimeoutError, not the run's
+                await self._stop_workers()
+                self._end("failed", error=err)
+                raise err from None
             err = WorkflowTimeoutError(f"run {self.run_id} did not finish within its timeout of "
                                        f"{self.timeout} s (pass timeout=None to wait forever)")
             await self._stop_workers()
