@@ -40,6 +40,7 @@ EXPLORER_CSS = """<style>
 .fp-explorer .fp-diff td, .fp-explorer .fp-diff th {border-bottom: 1px solid #eee;
   padding: 2px 6px; text-align: left; vertical-align: top; word-break: break-word;}
 .fp-explorer .fp-diff td:nth-child(2) {white-space: nowrap;}
+.fp-explorer .fp-diff td:first-child code {white-space: nowrap; word-break: normal;}
 .fp-explorer .fp-diff tr.fp-added td {background: #e8f5e9;}
 .fp-explorer .fp-diff tr.fp-removed td {background: #ffebee;}
 .fp-explorer .fp-diff tr.fp-changed td {background: #fffde7;}
