@@ -1,0 +1,57 @@
+"""Where checkpoints live: the store protocol, its backends, and `open_store` to pick one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import StoreError
+from .base import CheckpointStore
+from .memory import MemoryStore
+from .records import RUN_STATUSES, CheckpointQuery, CheckpointRecord, RunRecord
+from .sql import SQLStore
+from .sqlengine import mask_url
+
+DEFAULT_STORE = "sqlite:///./.flowpoint/checkpoints.db"
+STORE_ENV = "FLOWPOINT_STORE"
+_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+__all__ = [
+    "DEFAULT_STORE",
+    "RUN_STATUSES",
+    "CheckpointQuery",
+    "CheckpointRecord",
+    "CheckpointStore",
+    "MemoryStore",
+    "RunRecord",
+    "SQLStore",
+    "open_store",
+]
+
+
+def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None) -> CheckpointStore:
+    """A store from a spec: None ($FLOWPOINT_STORE or ./.flowpoint/checkpoints.db), "memory",
+    a URL, a path to a .db/.sqlite file, or a store object (returned as is)."""
+    if spec is None:
+        spec = os.environ.get(STORE_ENV) or DEFAULT_STORE
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text == "memory":
+            return MemoryStore()
+        if "://" in text:
+            return SQLStore(text)
+        if text.lower().endswith(_FILE_SUFFIXES):
+            return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}")
+        raise StoreError(
+            f"cannot open a store from {mask_url(text)!r}; give 'memory', a URL "
+            "(sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/dbname), "
+            "a path ending in .db or .sqlite, or a CheckpointStore"
+        )
+    if isinstance(spec, CheckpointStore):
+        return spec
+    raise StoreError(
+        f"cannot open a store from a {type(spec).__name__}; give 'memory', a URL, "
+        "a .db/.sqlite path, or a CheckpointStore"
+    )

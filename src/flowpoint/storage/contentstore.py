@@ -1,0 +1,244 @@
+"""Content-addressed encoding of ctx_state, so that unchanged parts are stored once, by hash.
+
+A state is split into a small *manifest* (the state with big parts replaced by references) and
+*blobs* (canonical JSON keyed by its sha256). References are single-key dicts:
+
+- ``{"$chunks": L}``: a list longer than CHUNK items, cut at fixed boundaries ([0:32], [32:64],
+  ...); each chunk is one blob and ``L`` lists the chunk hashes. Past FLAT chunks, the hashes of
+  the full chunks are folded into perfect binary trees of index blobs ``{"$index": h}`` (a Merkle
+  mountain range) and only the partial last chunk stays loose, so appending to a long list stores
+  one new chunk and a short list of tree roots, never the whole hash list again.
+- ``{"$blob": h}``: any other dict or list whose canonical JSON exceeds BLOB_MIN bytes.
+- ``{"$esc": d}``: a user dict that has a key of its own named like a reference marker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+CHUNK = 32
+FLAT = 8
+BLOB_MIN = 512
+CHUNKS, BLOB, ESC, INDEX, CORRUPT = "$chunks", "$blob", "$esc", "$index", "$corrupt"
+_MARKERS = frozenset((CHUNKS, BLOB, ESC))
+
+Blobs = dict[str, bytes]
+GetBlob = Callable[[str], "bytes | str | None"]
+GetBlobs = Callable[[list[str]], Mapping[str, "bytes | str"]]
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+try:  # the C encoder json.dumps builds on every call, built once: same output, half the time
+    from json.encoder import c_make_encoder, encode_basestring_ascii
+
+    _C_CANONICAL = c_make_encoder(
+        None, _CANONICAL.default, encode_basestring_ascii, None, ":", ",", True, False, True
+    )
+except (ImportError, TypeError):
+    _C_CANONICAL = None
+
+
+def canonical(value: Any) -> bytes:
+    """The one byte encoding a value is hashed and stored under (sorted keys, no spaces, ASCII)."""
+    if _C_CANONICAL is None:
+        return _CANONICAL.encode(value).encode()
+    try:
+        return "".join(_C_CANONICAL(value, 0)).encode()
+    except RecursionError:
+        raise ValueError("value is too deeply nested or refers to itself") from None
+
+
+def _put(data: bytes, blobs: Blobs) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    blobs[digest] = data
+    return digest
+
+
+def _tree(hashes: list[Any], blobs: Blobs) -> Any:
+    if len(hashes) == 1:
+        return hashes[0]
+    half = len(hashes) // 2
+    pair = [_tree(hashes[:half], blobs), _tree(hashes[half:], blobs)]
+    return {INDEX: _put(canonical(pair), blobs)}
+
+
+def _item_bytes(value: Any, blobs: Blobs) -> bytes:
+    if isinstance(value, dict):
+        data = canonical(value)
+        if len(data) <= BLOB_MIN and data.count(b",") < CHUNK and b'"$' not in data:
+            return data
+        return _encode(value, blobs)[1]
+    if isinstance(value, (list, tuple)):
+        return _encode(value, blobs)[1]
+    return canonical(value)
+
+
+def _chunked(items: Sequence[Any], blobs: Blobs) -> dict[str, Any]:
+    hashes = []
+    for start in range(0, len(items), CHUNK):
+        part = items[start : start + CHUNK]
+        if not any(isinstance(v, (dict, list, tuple)) for v in part):
+            data = canonical(part)
+        else:
+            data = b"[" + b",".join(_item_bytes(v, blobs) for v in part) + b"]"
+        hashes.append(_put(data, blobs))
+    if len(hashes) <= FLAT:
+        return {CHUNKS: hashes}
+    full = len(items) // CHUNK
+    peaks, start = [], 0
+    while start < full:
+        size = 1 << ((full - start).bit_length() - 1)
+        peaks.append(_tree(hashes[start : start + size], blobs))
+        start += size
+    return {CHUNKS: peaks + hashes[full:]}
+
+
+def _plain(value: Any) -> bool:
+    """True if encoding leaves value as it is apart from size: no long list, no marker key."""
+    if isinstance(value, dict):
+        return _MARKERS.isdisjoint(value) and all(map(_plain, value.values()))
+    if isinstance(value, (list, tuple)):
+        return len(value) <= CHUNK and all(map(_plain, value))
+    return True
+
+
+def _sized(encoded: Any, blobs: Blobs) -> tuple[Any, bytes]:
+    data = canonical(encoded)
+    if len(data) > BLOB_MIN:
+        ref = {BLOB: _put(data, blobs)}
+        return ref, canonical(ref)
+    return encoded, data
+
+
+def _encode(value: Any, blobs: Blobs) -> tuple[Any, bytes]:
+    """(encoded value, its canonical bytes); big parts go to blobs."""
+    if isinstance(value, (dict, list, tuple)):
+        if not isinstance(value, dict) and len(value) > CHUNK:
+            ref = _chunked(value, blobs)
+            return ref, canonical(ref)
+        data = canonical(value)
+        if len(data) <= BLOB_MIN and (
+            (data.count(b",") < CHUNK and b'"$' not in data) or _plain(value)
+        ):
+            return value, data
+        if isinstance(value, dict):
+            encoded: Any = {k: _encode(v, blobs)[0] for k, v in value.items()}
+            if not _MARKERS.isdisjoint(encoded):
+                encoded = {ESC: encoded}
+        else:
+            encoded = [_encode(v, blobs)[0] for v in value]
+        return _sized(encoded, blobs)
+    return value, b""
+
+
+def split_state(state: Any) -> tuple[Any, Blobs]:
+    """Encode a JSON-able value as (manifest, {sha256 hex: canonical JSON bytes})."""
+    blobs: Blobs = {}
+    return _encode(state, blobs)[0], blobs
+
+
+class _Missing(Exception):
+    """A referenced blob is absent or unreadable; the value holding it is reported as corrupt."""
+
+
+def _load(digest: str, get_blob: GetBlob) -> Any:
+    data = get_blob(digest) if isinstance(digest, str) else None
+    if data is None:
+        raise _Missing(f"missing blob {digest}")
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise _Missing(f"blob {digest}: {exc}") from None
+
+
+def _leaves(entries: Any, get_blob: GetBlob) -> list[str]:
+    if not isinstance(entries, list):
+        raise _Missing(f"bad chunk list {str(entries)[:60]}")
+    out: list[str] = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get(INDEX), str):
+            out.extend(_leaves(_load(entry[INDEX], get_blob), get_blob))
+        elif isinstance(entry, str):
+            out.append(entry)
+        else:
+            raise _Missing(f"bad chunk entry {str(entry)[:60]}")
+    return out
+
+
+def _decode(value: Any, get_blob: GetBlob) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, get_blob) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, inner),) = value.items()
+        try:
+            if key == BLOB:
+                return _decode(_load(inner, get_blob), get_blob)
+            if key == CHUNKS:
+                chunks = [_load(h, get_blob) for h in _leaves(inner, get_blob)]
+                return [_decode(item, get_blob) for chunk in chunks for item in chunk]
+        except _Missing as exc:
+            return {CORRUPT: str(exc)}
+        except (TypeError, ValueError) as exc:
+            return {CORRUPT: f"bad reference: {exc}"}
+        if key == ESC and isinstance(inner, dict):
+            return {k: _decode(v, get_blob) for k, v in inner.items()}
+    return {k: _decode(v, get_blob) for k, v in value.items()}
+
+
+def join_state(manifest: Any, get_blob: GetBlob) -> Any:
+    """Rebuild the value split_state encoded; a missing blob becomes {"$corrupt": "missing blob h"}."""
+    return _decode(manifest, get_blob)
+
+
+def _chunk_refs(entries: Any) -> Iterator[tuple[str, bool]]:
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, str):
+            yield entry, False
+        elif isinstance(entry, dict) and isinstance(entry.get(INDEX), str):
+            yield entry[INDEX], True
+
+
+def references(value: Any) -> Iterator[tuple[str, bool]]:
+    """(hash, is_index) of the blobs a manifest or a decoded value blob refers to directly."""
+    if isinstance(value, list):
+        for v in value:
+            yield from references(v)
+    elif isinstance(value, dict):
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if key == BLOB and isinstance(inner, str):
+                yield inner, False
+                return
+            if key == CHUNKS:
+                yield from _chunk_refs(inner)
+                return
+            if key == ESC and isinstance(inner, dict):
+                value = inner
+        for v in value.values():
+            yield from references(v)
+
+
+def reachable(manifests: Iterable[Any], get_blobs: GetBlobs) -> set[str]:
+    """Every blob hash reachable from the manifests, following references inside blobs.
+
+    ``get_blobs(hashes)`` returns the stored data of those it has; fetched level by level.
+    """
+    seen: set[str] = set()
+    frontier = {ref for m in manifests for ref in references(m)}
+    while frontier:
+        seen.update(h for h, _ in frontier)
+        found = get_blobs(sorted({h for h, _ in frontier}))
+        children: set[tuple[str, bool]] = set()
+        for digest, is_index in frontier:
+            try:
+                content = _load(digest, found.get)
+            except _Missing:
+                continue
+            children.update(_chunk_refs(content) if is_index else references(content))
+        frontier = {ref for ref in children if ref[0] not in seen}
+    return seen

@@ -1,0 +1,226 @@
+"""MemoryStore: the SQL store's semantics on in-process dicts, for tests and throwaway runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import CheckpointNotFound, StoreError
+from .contentstore import reachable
+from .records import CheckpointQuery, CheckpointRecord, RunRecord
+from .rows import (
+    JSON_TEXT_COLUMNS,
+    PLAIN_TEXT_COLUMNS,
+    checkpoint_record,
+    checkpoint_row,
+    decode_state,
+    loads,
+    run_record,
+    run_row,
+    run_updates,
+    split_type_filter,
+    text_needles,
+    unique_prefix,
+)
+
+Row = dict[str, Any]
+
+
+def _type_matches(values: tuple[str, ...], key: Any, name: Any) -> bool:
+    full, bare = split_type_filter(values)
+    return key in full or name in bare
+
+
+def _matches(q: CheckpointQuery, row: Row, run: Row) -> bool:
+    """The SQL store's WHERE clause, in Python over the same stored text."""
+    if q.run_ids is not None and row["run_id"] not in q.run_ids:
+        return False
+    if q.steps is not None and row["step"] not in q.steps:
+        return False
+    if q.input_types is not None and not _type_matches(
+        q.input_types, row["input_type"], row["input_name"]
+    ):
+        return False
+    if q.output_types is not None and not _type_matches(
+        q.output_types, row["output_type"], row["output_name"]
+    ):
+        return False
+    if q.statuses is not None and run["status"] not in q.statuses:
+        return False
+    if q.workflows is not None and run["workflow"] not in q.workflows:
+        return False
+    if q.created_after is not None and not row["created_at"] >= q.created_after:
+        return False
+    if q.created_before is not None and not row["created_at"] < q.created_before:
+        return False
+    if q.text is not None:
+        plain, escaped = text_needles(q.text)
+        return any(
+            plain in (row[c] or "").lower() for c in PLAIN_TEXT_COLUMNS
+        ) or any(escaped in (row[c] or "").lower() for c in JSON_TEXT_COLUMNS)
+    return True
+
+
+class MemoryStore:
+    """Runs and checkpoints in dicts, encoded exactly as the SQL store encodes them."""
+
+    url = "memory"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._runs: dict[str, Row] = {}
+        self._ckpts: dict[str, Row] = {}
+        self._seqs: set[tuple[str, int]] = set()
+        self._blobs: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    def put_run(self, run: RunRecord) -> None:
+        row = run_row(run)
+        with self._lock:
+            if run.run_id in self._runs:
+                raise StoreError(f"run '{run.run_id}' already exists")
+            self._runs[run.run_id] = row
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        values = run_updates(fields)
+        with self._lock:
+            if run_id not in self._runs:
+                raise CheckpointNotFound(f"no run with id '{run_id}'")
+            self._runs[run_id].update(values)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._lock:
+            row = self._runs.get(run_id)
+            return None if row is None else run_record(row)
+
+    def list_runs(
+        self, run_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None
+    ) -> list[RunRecord]:
+        with self._lock:
+            rows = [
+                r for r in self._runs.values()
+                if (run_ids is None or r["run_id"] in run_ids)
+                and (statuses is None or r["status"] in statuses)
+            ]
+            rows.sort(key=lambda r: (r["started_at"], r["run_id"]))
+            return [run_record(r) for r in rows]
+
+    def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
+        row, blobs = checkpoint_row(ckpt)
+        with self._lock:
+            if ckpt.run_id not in self._runs:
+                raise StoreError(f"checkpoint {ckpt.id}: no run '{ckpt.run_id}' in {self.url}")
+            if ckpt.id in self._ckpts:
+                raise StoreError(f"checkpoint '{ckpt.id}' already exists")
+            if (ckpt.run_id, ckpt.seq) in self._seqs:
+                raise StoreError(f"run '{ckpt.run_id}' already has a checkpoint with seq {ckpt.seq}")
+            for digest, data in blobs.items():
+                self._blobs.setdefault(digest, data)
+            self._ckpts[ckpt.id] = row
+            self._seqs.add((ckpt.run_id, ckpt.seq))
+            self._runs[ckpt.run_id]["heartbeat_at"] = ckpt.created_at
+
+    def _record(self, row: Row, with_state: bool) -> CheckpointRecord:
+        state = decode_state(row["state_manifest"], self._blobs.get) if with_state else None
+        return checkpoint_record(row, state)
+
+    def get_checkpoint(self, id_or_prefix: str) -> CheckpointRecord:
+        with self._lock:
+            row = self._ckpts.get(id_or_prefix)
+            if row is None:
+                row = self._ckpts[unique_prefix(id_or_prefix, self._ckpts)]
+            return self._record(row, with_state=True)
+
+    def _select(self, query: CheckpointQuery | None) -> list[Row]:
+        q = query or CheckpointQuery()
+        rows = [r for r in self._ckpts.values() if _matches(q, r, self._runs[r["run_id"]])]
+        rows.sort(
+            key=lambda r: (self._runs[r["run_id"]]["started_at"], r["run_id"], r["seq"]),
+            reverse=q.descending,
+        )
+        return rows
+
+    def list_checkpoints(
+        self,
+        query: CheckpointQuery | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        with_state: bool = False,
+    ) -> list[CheckpointRecord]:
+        with self._lock:
+            rows = self._select(query)[offset:]
+            if limit is not None:
+                rows = rows[:limit]
+            return [self._record(r, with_state) for r in rows]
+
+    def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
+        with self._lock:
+            return len(self._select(query))
+
+    def _delete(self, ids: list[str]) -> None:
+        for cid in ids:
+            row = self._ckpts.pop(cid)
+            self._seqs.discard((row["run_id"], row["seq"]))
+
+    def _collect_garbage(self) -> None:
+        manifests = [loads(r["state_manifest"], "state_manifest") for r in self._ckpts.values()]
+        live = reachable(manifests, lambda hs: {h: self._blobs[h] for h in hs if h in self._blobs})
+        for digest in [h for h in self._blobs if h not in live]:
+            del self._blobs[digest]
+
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        wanted = set(run_ids)
+        with self._lock:
+            doomed = [cid for cid, r in self._ckpts.items() if r["run_id"] in wanted]
+            self._delete(doomed)
+            for run_id in wanted:
+                self._runs.pop(run_id, None)
+            self._collect_garbage()
+            return len(doomed)
+
+    def prune(self, keep_last: int | None = None, older_than: float | None = None) -> int:
+        if keep_last is not None and keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, got {keep_last}")
+        if keep_last is None and older_than is None:
+            return 0
+        with self._lock:
+            by_run: dict[str, list[Row]] = {}
+            for row in self._ckpts.values():
+                by_run.setdefault(row["run_id"], []).append(row)
+            doomed = []
+            for rows in by_run.values():
+                rows.sort(key=lambda r: r["seq"], reverse=True)
+                for newer, row in enumerate(rows):
+                    if row["seq"] == 0:
+                        continue
+                    if keep_last is not None and newer < keep_last:
+                        continue
+                    if older_than is not None and not row["created_at"] < older_than:
+                        continue
+                    doomed.append(row["id"])
+            self._delete(doomed)
+            self._collect_garbage()
+            return len(doomed)
+
+    def storage_report(self) -> dict[str, Any]:
+        with self._lock:
+            row_bytes = sum(r["size_bytes"] for r in self._ckpts.values())
+            run_bytes = sum(_run_size(r) for r in self._runs.values())
+            blob_bytes = sum(len(b) for b in self._blobs.values())
+            return {
+                "runs": len(self._runs),
+                "checkpoints": len(self._ckpts),
+                "blobs": len(self._blobs),
+                "bytes": row_bytes + run_bytes + blob_bytes,
+                "url": self.url,
+            }
+
+    def close(self) -> None:
+        """Nothing to release; the data stays until the store is garbage-collected."""
+
+
+def _run_size(row: Mapping[str, Any]) -> int:
+    return 48 + sum(len(v) for v in row.values() if isinstance(v, str))

@@ -1,0 +1,185 @@
+"""Records to flat rows of JSON text and back: the one encoding every backend stores.
+
+Reading never raises on bad data: a JSON column that does not parse becomes
+``{"$corrupt": "<column>: <reason>"}``, so one broken row cannot hide the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from typing import Any
+
+from ..errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
+from .contentstore import CORRUPT, Blobs, GetBlob, join_state, split_state
+from .records import RUN_STATUSES, CheckpointRecord, RunRecord
+
+RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
+RUN_JSON_FIELDS = frozenset(("edited", "error", "result"))
+PLAIN_TEXT_COLUMNS = ("id", "run_id", "step", "input_type", "output_type")
+JSON_TEXT_COLUMNS = ("input_event", "output_event", "metadata")
+_FIXED_ROW_BYTES = 48
+MIN_PREFIX = 4
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def dumps(value: Any, column: str) -> str:
+    """Compact JSON text of a value, or StoreError naming the column that cannot be stored."""
+    try:
+        return _COMPACT.encode(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{column} cannot be stored as JSON: {exc}") from None
+
+
+def _dumps_or_none(value: Any, column: str) -> str | None:
+    return None if value is None else dumps(value, column)
+
+
+def corrupt(column: str, reason: object) -> dict[str, str]:
+    """The placeholder that stands in for a value that could not be read."""
+    return {CORRUPT: f"{column}: {str(reason)[:120]}"}
+
+
+def loads(text: Any, column: str) -> Any:
+    """Parse a JSON column; NULL is None and unparseable text is a corrupt placeholder."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
+        return corrupt(column, exc)
+
+
+def bare_name(type_key: str | None) -> str | None:
+    """The class name of an event registry key: the text after the last '.'."""
+    return None if type_key is None else type_key.rsplit(".", 1)[-1]
+
+
+def split_type_filter(values: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(full keys, bare names): a dotted value can only equal a key, a dotless one only a name."""
+    full = [v for v in values if "." in v]
+    return full, [v for v in values if "." not in v]
+
+
+def text_needles(text: str) -> tuple[str, str]:
+    """Lower-cased needles for plain columns and for JSON columns (where text is JSON-escaped)."""
+    return text.lower(), json.dumps(text)[1:-1].lower()
+
+
+def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:
+    """The row for a checkpoint and the content-addressed blobs of its ctx_state."""
+    if ckpt.ctx_state is None:
+        manifest_text, blobs = None, {}
+    else:
+        try:
+            manifest, blobs = split_state(ckpt.ctx_state)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"ctx_state of checkpoint {ckpt.id} cannot be stored: {exc}") from None
+        manifest_text = dumps(manifest, "state_manifest")
+    row = {
+        "id": ckpt.id,
+        "run_id": ckpt.run_id,
+        "seq": ckpt.seq,
+        "step": ckpt.step,
+        "input_type": ckpt.input_type,
+        "output_type": ckpt.output_type,
+        "input_name": bare_name(ckpt.input_type),
+        "output_name": bare_name(ckpt.output_type),
+        "input_event": dumps(ckpt.input_event, "input_event"),
+        "output_event": dumps(ckpt.output_event, "output_event"),
+        "state_manifest": manifest_text,
+        "created_at": ckpt.created_at,
+        "step_duration_s": ckpt.step_duration_s,
+        "metadata": dumps(ckpt.metadata or {}, "metadata"),
+        "parent_id": ckpt.parent_id,
+        "serializer": ckpt.serializer,
+    }
+    row["size_bytes"] = _FIXED_ROW_BYTES + sum(
+        len(v) for v in row.values() if isinstance(v, str)
+    )
+    return row, blobs
+
+
+def decode_state(manifest_text: Any, get_blob: GetBlob) -> Any:
+    """ctx_state from its stored manifest; corrupt parts become placeholders."""
+    manifest = loads(manifest_text, "state_manifest")
+    return join_state(manifest, get_blob)
+
+
+def checkpoint_record(row: Mapping[str, Any], ctx_state: Any = None) -> CheckpointRecord:
+    """A CheckpointRecord from a stored row (JSON columns parsed, never raising)."""
+    metadata = loads(row["metadata"], "metadata")
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, dict):
+        metadata = corrupt("metadata", f"expected an object, got {type(metadata).__name__}")
+    return CheckpointRecord(
+        id=row["id"],
+        run_id=row["run_id"],
+        seq=row["seq"],
+        step=row["step"],
+        input_type=row["input_type"],
+        output_type=row["output_type"],
+        input_event=loads(row["input_event"], "input_event"),
+        output_event=loads(row["output_event"], "output_event"),
+        ctx_state=ctx_state,
+        created_at=row["created_at"],
+        step_duration_s=row["step_duration_s"],
+        metadata=metadata,
+        parent_id=row["parent_id"],
+        serializer=row["serializer"],
+    )
+
+
+def _check_status(status: Any) -> None:
+    if status not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}")
+
+
+def run_row(run: RunRecord) -> dict[str, Any]:
+    """The row for a run, with its JSON fields as text."""
+    _check_status(run.status)
+    return {
+        name: _dumps_or_none(getattr(run, name), name) if name in RUN_JSON_FIELDS
+        else getattr(run, name)
+        for name in RUN_FIELDS
+    }
+
+
+def run_updates(fields_: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for update_run; ValueError names a field RunRecord does not have."""
+    out: dict[str, Any] = {}
+    for name, value in fields_.items():
+        if name not in RUN_FIELDS or name == "run_id":
+            allowed = ", ".join(f for f in RUN_FIELDS if f != "run_id")
+            raise ValueError(f"cannot update run field {name!r}; updatable fields: {allowed}")
+        if name == "status":
+            _check_status(value)
+        out[name] = _dumps_or_none(value, name) if name in RUN_JSON_FIELDS else value
+    return out
+
+
+def run_record(row: Mapping[str, Any]) -> RunRecord:
+    """A RunRecord from a stored row (JSON columns parsed, never raising)."""
+    return RunRecord(**{
+        name: loads(row[name], name) if name in RUN_JSON_FIELDS else row[name]
+        for name in RUN_FIELDS
+    })
+
+
+def unique_prefix(prefix: str, ids: Iterable[str]) -> str:
+    """The one id among ids starting with prefix, or the error a user can act on."""
+    if len(prefix) < MIN_PREFIX:
+        raise CheckpointNotFound(
+            f"no checkpoint with id '{prefix}'; an id prefix needs at least {MIN_PREFIX} characters"
+        )
+    matches = sorted({cid for cid in ids if cid.startswith(prefix)})
+    if not matches:
+        raise CheckpointNotFound(f"no checkpoint with id or prefix '{prefix}'")
+    if len(matches) > 1:
+        raise AmbiguousCheckpointId(
+            f"checkpoint id prefix '{prefix}' matches {len(matches)} checkpoints; "
+            "give more characters"
+        )
+    return matches[0]

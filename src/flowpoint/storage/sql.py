@@ -1,0 +1,332 @@
+"""SQLStore: runs and checkpoints in SQLite or PostgreSQL through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, false, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import CheckpointNotFound, StoreError
+from .contentstore import reachable
+from .records import CheckpointQuery, CheckpointRecord, RunRecord
+from .rows import (
+    JSON_TEXT_COLUMNS,
+    PLAIN_TEXT_COLUMNS,
+    checkpoint_record,
+    checkpoint_row,
+    decode_state,
+    loads,
+    run_record,
+    run_row,
+    run_updates,
+    split_type_filter,
+    text_needles,
+    unique_prefix,
+)
+from .sqlengine import make_engine, parse_url
+from .sqlschema import blobs, checkpoints, ensure_schema, runs
+from .sqlwriter import Duplicate, Writer
+
+_BATCH = 500
+_C, _R, _B = checkpoints.c, runs.c, blobs.c
+_RECORD_COLUMNS = [
+    _C.id, _C.run_id, _C.seq, _C.step, _C.input_type, _C.output_type, _C.input_event,
+    _C.output_event, _C.created_at, _C.step_duration_s, _C.metadata, _C.parent_id, _C.serializer,
+]
+
+
+def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+def _types(values: tuple[str, ...], key_col: Any, name_col: Any) -> Any:
+    full, bare = split_type_filter(values)
+    parts = ([key_col.in_(full)] if full else []) + ([name_col.in_(bare)] if bare else [])
+    return or_(*parts) if parts else false()
+
+
+def _where(q: CheckpointQuery) -> list[Any]:
+    """CheckpointQuery as SQL: AND across fields, OR within each tuple."""
+    out: list[Any] = []
+    if q.run_ids is not None:
+        out.append(_C.run_id.in_(q.run_ids))
+    if q.steps is not None:
+        named = [s for s in q.steps if s is not None]
+        parts = ([_C.step.in_(named)] if named else []) + (
+            [_C.step.is_(None)] if None in q.steps else []
+        )
+        out.append(or_(*parts) if parts else false())
+    if q.input_types is not None:
+        out.append(_types(q.input_types, _C.input_type, _C.input_name))
+    if q.output_types is not None:
+        out.append(_types(q.output_types, _C.output_type, _C.output_name))
+    if q.statuses is not None:
+        out.append(_R.status.in_(q.statuses))
+    if q.workflows is not None:
+        out.append(_R.workflow.in_(q.workflows))
+    if q.text is not None:
+        plain, escaped = text_needles(q.text)
+        out.append(or_(
+            *[func.lower(_C[col]).contains(plain, autoescape=True) for col in PLAIN_TEXT_COLUMNS],
+            *[func.lower(_C[col]).contains(escaped, autoescape=True) for col in JSON_TEXT_COLUMNS],
+        ))
+    if q.created_after is not None:
+        out.append(_C.created_at >= q.created_after)
+    if q.created_before is not None:
+        out.append(_C.created_at < q.created_before)
+    return out
+
+
+class _BlobReader:
+    """Blob data for one read transaction, fetched in batches and remembered."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._cache: dict[str, str | None] = {}
+
+    def many(self, hashes: list[str]) -> dict[str, str]:
+        missing = [h for h in hashes if h not in self._cache]
+        for batch in _batches(missing):
+            self._cache.update(dict.fromkeys(batch))
+            rows = self._conn.execute(select(_B.hash, _B.data).where(_B.hash.in_(batch)))
+            self._cache.update({h: d for h, d in rows})
+        return {h: d for h in hashes if (d := self._cache.get(h)) is not None}
+
+    def __call__(self, digest: str) -> str | None:
+        if digest not in self._cache:
+            self.many([digest])
+        return self._cache[digest]
+
+    def states(self, manifest_texts: list[Any]) -> list[Any]:
+        reachable([loads(t, "state_manifest") for t in manifest_texts], self.many)
+        return [decode_state(t, self) for t in manifest_texts]
+
+
+class SQLStore:
+    """A CheckpointStore in one SQL database; every write is one committed transaction."""
+
+    def __init__(self, url: str) -> None:
+        self._url = parse_url(url)
+        self.url = self._url.render_as_string(hide_password=True)
+        self._is_sqlite = self._url.get_backend_name() == "sqlite"
+        self._engine = make_engine(self._url)
+        insert = (sqlite if self._is_sqlite else postgresql).insert
+        self._writer = Writer(self._engine, self.url, [
+            ("blobs", insert(blobs).on_conflict_do_nothing(index_elements=["hash"])),
+            ("checkpoint", checkpoints.insert()),
+            ("heartbeat", update(runs).where(_R.run_id == bindparam("hb_run")).values(
+                heartbeat_at=bindparam("hb_at"))),
+        ])
+        try:
+            with self._writer.transaction() as conn:
+                ensure_schema(conn, self.url)
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self.url!r})"
+
+    def __enter__(self) -> SQLStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """One read transaction (a consistent snapshot) on a pooled connection."""
+        try:
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"read from {self.url} failed: {exc.orig or exc}") from exc
+
+    def put_run(self, run: RunRecord) -> None:
+        row = run_row(run)
+        try:
+            with self._writer.transaction() as conn:
+                conn.execute(runs.insert(), row)
+        except Duplicate:
+            raise StoreError(f"run '{run.run_id}' already exists in {self.url}") from None
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        values = run_updates(fields)
+        with self._writer.transaction() as conn:
+            if values:
+                found = conn.execute(update(runs).where(_R.run_id == run_id).values(values))
+                missing = found.rowcount == 0
+            else:
+                missing = conn.execute(select(_R.run_id).where(_R.run_id == run_id)).first() is None
+        if missing:
+            raise CheckpointNotFound(f"no run with id '{run_id}'")
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(_R.run_id == run_id)).first()
+        return None if row is None else run_record(row._mapping)
+
+    def list_runs(
+        self, run_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None
+    ) -> list[RunRecord]:
+        stmt = select(runs).order_by(_R.started_at, _R.run_id)
+        if run_ids is not None:
+            stmt = stmt.where(_R.run_id.in_(list(run_ids)))
+        if statuses is not None:
+            stmt = stmt.where(_R.status.in_(list(statuses)))
+        with self._read() as conn:
+            return [run_record(r._mapping) for r in conn.execute(stmt)]
+
+    def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
+        row, new_blobs = checkpoint_row(ckpt)
+        try:
+            self._writer.put(new_blobs, row, {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at})
+        except Duplicate:
+            raise StoreError(self._why_rejected(ckpt)) from None
+
+    def _why_rejected(self, ckpt: CheckpointRecord) -> str:
+        with self._read() as conn:
+            if conn.execute(select(_R.run_id).where(_R.run_id == ckpt.run_id)).first() is None:
+                return f"checkpoint {ckpt.id}: no run '{ckpt.run_id}' in {self.url}"
+            if conn.execute(select(_C.id).where(_C.id == ckpt.id)).first() is not None:
+                return f"checkpoint '{ckpt.id}' already exists"
+        return f"run '{ckpt.run_id}' already has a checkpoint with seq {ckpt.seq}"
+
+    def _records(self, conn: Connection, rows: list[Any], with_state: bool) -> list[Any]:
+        if not with_state:
+            return [checkpoint_record(r._mapping) for r in rows]
+        states = _BlobReader(conn).states([r.state_manifest for r in rows])
+        return [checkpoint_record(r._mapping, s) for r, s in zip(rows, states, strict=True)]
+
+    def get_checkpoint(self, id_or_prefix: str) -> CheckpointRecord:
+        stmt = select(*_RECORD_COLUMNS, _C.state_manifest)
+        with self._read() as conn:
+            row = conn.execute(stmt.where(_C.id == id_or_prefix)).first()
+            if row is None:
+                like = _C.id.startswith(id_or_prefix, autoescape=True)
+                ids = conn.execute(select(_C.id).where(like)).scalars() if id_or_prefix else []
+                found = unique_prefix(id_or_prefix, ids)
+                row = conn.execute(stmt.where(_C.id == found)).first()
+            return self._records(conn, [row], with_state=True)[0]
+
+    def list_checkpoints(
+        self,
+        query: CheckpointQuery | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        with_state: bool = False,
+    ) -> list[CheckpointRecord]:
+        q = query or CheckpointQuery()
+        order = [_R.started_at, _C.run_id, _C.seq]
+        columns = _RECORD_COLUMNS + ([_C.state_manifest] if with_state else [])
+        stmt = (
+            select(*columns)
+            .join_from(checkpoints, runs, _C.run_id == _R.run_id)
+            .where(*_where(q))
+            .order_by(*[col.desc() for col in order] if q.descending else order)
+            .limit(limit)
+            .offset(offset or None)
+        )
+        with self._read() as conn:
+            return self._records(conn, conn.execute(stmt).all(), with_state)
+
+    def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
+            .where(*_where(query or CheckpointQuery()))
+        )
+        with self._read() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def _lock_blobs(self, conn: Connection) -> None:
+        """Keep writers from re-using a blob while garbage collection decides to drop it."""
+        if not self._is_sqlite:
+            conn.exec_driver_sql("LOCK TABLE flowpoint_blobs IN EXCLUSIVE MODE")
+
+    def _collect_garbage(self, conn: Connection) -> int:
+        manifests = [
+            loads(text, "state_manifest")
+            for text in conn.execute(select(_C.state_manifest).where(_C.state_manifest.like("%$%")))
+            .scalars()
+        ]
+
+        def fetch(hashes: list[str]) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for batch in _batches(hashes):
+                found.update(conn.execute(select(_B.hash, _B.data).where(_B.hash.in_(batch))).all())
+            return found
+
+        live = reachable(manifests, fetch)
+        dead = [h for h in conn.execute(select(_B.hash)).scalars() if h not in live]
+        for batch in _batches(dead):
+            conn.execute(delete(blobs).where(_B.hash.in_(batch)))
+        return len(dead)
+
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        ids = list(run_ids)
+        with self._writer.transaction() as conn:
+            self._lock_blobs(conn)
+            count = 0
+            for batch in _batches(ids):
+                count += conn.execute(delete(checkpoints).where(_C.run_id.in_(batch))).rowcount
+                conn.execute(delete(runs).where(_R.run_id.in_(batch)))
+            self._collect_garbage(conn)
+        return count
+
+    def prune(self, keep_last: int | None = None, older_than: float | None = None) -> int:
+        if keep_last is not None and keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, got {keep_last}")
+        if keep_last is None and older_than is None:
+            return 0
+        conds = [_C.seq > 0]
+        if keep_last is not None:
+            newer = checkpoints.alias("newer")
+            n_newer = (
+                select(func.count())
+                .where(newer.c.run_id == _C.run_id, newer.c.seq > _C.seq)
+                .scalar_subquery()
+            )
+            conds.append(n_newer >= keep_last)
+        if older_than is not None:
+            conds.append(_C.created_at < older_than)
+        with self._writer.transaction() as conn:
+            self._lock_blobs(conn)
+            count = conn.execute(delete(checkpoints).where(and_(*conds))).rowcount
+            if count:
+                self._collect_garbage(conn)
+        return count
+
+    def storage_report(self) -> dict[str, Any]:
+        run_cols = ("run_id", "workflow", "status", "edited", "error", "result", "owner",
+                    "origin_checkpoint_id")
+        run_bytes = sum((func.coalesce(func.length(_R[c]), 0) for c in run_cols), 48)
+        with self._read() as conn:
+            n_runs, b_runs = conn.execute(select(func.count(), func.sum(run_bytes))).one()
+            n_ckpts, b_ckpts = conn.execute(select(func.count(), func.sum(_C.size_bytes))).one()
+            n_blobs, b_blobs = conn.execute(select(func.count(), func.sum(_B.size))).one()
+        report: dict[str, Any] = {
+            "runs": n_runs,
+            "checkpoints": n_ckpts,
+            "blobs": n_blobs,
+            "bytes": int((b_runs or 0) + (b_ckpts or 0) + (b_blobs or 0)),
+            "url": self.url,
+        }
+        if self._is_sqlite:
+            path = self._url.database or ""
+            report["file_bytes"] = sum(
+                os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)
+            )
+        return report
+
+    def close(self) -> None:
+        """Close the writer connection and the pool; a later call opens new connections."""
+        self._writer.close()
+        self._engine.dispose()
+

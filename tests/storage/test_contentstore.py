@@ -1,0 +1,133 @@
+"""Content-addressed state encoding: exact round trips, shared chunks, reported damage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowpoint.storage.contentstore import (
+    BLOB_MIN,
+    CHUNK,
+    canonical,
+    join_state,
+    reachable,
+    split_state,
+)
+
+MARKER_KEYS = st.sampled_from(["$chunks", "$blob", "$esc", "$index", "$corrupt", "a", "b"])
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(
+    scalars | st.builds(lambda xs, n: xs * n, st.lists(scalars, min_size=1, max_size=5), st.integers(1, 120)),
+    lambda inner: st.lists(inner, max_size=40)
+    | st.dictionaries(st.text(max_size=8) | MARKER_KEYS, inner, max_size=6),
+    max_leaves=40,
+)
+long_mixed_lists = st.builds(
+    lambda xs, n: xs * n, st.lists(json_values, min_size=1, max_size=3), st.integers(11, 20)
+)
+
+
+def roundtrip(value: Any) -> tuple[Any, dict[str, bytes]]:
+    manifest, blobs = split_state(value)
+    json.dumps(manifest)
+    return join_state(json.loads(json.dumps(manifest)), blobs.get), blobs
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values | long_mixed_lists)
+def test_any_json_value_round_trips_exactly(value: Any) -> None:
+    back, _ = roundtrip(value)
+    assert back == value
+    assert json.dumps(back, sort_keys=True) == json.dumps(value, sort_keys=True)
+
+
+@given(st.dictionaries(MARKER_KEYS, scalars | st.lists(scalars, max_size=40), min_size=1))
+def test_dicts_using_marker_keys_round_trip(value: dict[str, Any]) -> None:
+    assert roundtrip(value)[0] == value
+    assert roundtrip({"$chunks": [value]})[0] == {"$chunks": [value]}
+
+
+def test_small_state_is_its_own_manifest() -> None:
+    state = {"store": {"topic": "cats"}, "log": [1, 2, 3]}
+    assert split_state(state) == (state, {})
+
+
+def test_long_list_is_cut_into_fixed_chunks() -> None:
+    items = list(range(CHUNK * 3 + 5))
+    manifest, blobs = split_state({"log": items})
+    assert set(manifest["log"]) == {"$chunks"}
+    chunks = [json.loads(blobs[h]) for h in manifest["log"]["$chunks"]]
+    assert chunks == [items[0:32], items[32:64], items[64:96], items[96:]]
+
+
+def test_long_mixed_lists_round_trip() -> None:
+    items = [1, "two", None, {"k": [3, 4]}, [5.5, {"$blob": "x"}], {"big": "z" * 700}] * 20
+    manifest, blobs = split_state(items)
+    assert join_state(manifest, blobs.get) == items
+
+
+def test_big_dict_is_one_blob_keyed_by_its_canonical_hash() -> None:
+    big = {f"key{i}": "x" * 20 for i in range(40)}
+    manifest, blobs = split_state({"big": big})
+    (digest,) = blobs
+    assert manifest == {"big": {"$blob": digest}}
+    assert blobs[digest] == canonical(big) and len(canonical(big)) > BLOB_MIN
+
+
+def test_nested_long_lists_are_chunked_inside_blobs() -> None:
+    state = {"outer": [{"inner": list(range(100))}] + ["pad" * 50] * 3}
+    manifest, blobs = split_state(state)
+    assert any(b"$chunks" in data for data in blobs.values())
+    assert join_state(manifest, blobs.get) == state
+
+
+def event(i: int) -> dict[str, Any]:
+    return {"type": "demo.flows.JokeEvent", "data": {"i": i, "joke": f"joke number {i}"}}
+
+
+def test_appending_to_a_long_list_adds_one_small_chunk() -> None:
+    log = [event(i) for i in range(1000)]
+    _, before = split_state({"log": log})
+    manifest, after = split_state({"log": log + [event(1000)]})
+    new = {h: d for h, d in after.items() if h not in before}
+    assert len(new) == 1
+    (data,) = new.values()
+    assert json.loads(data) == log[992:] + [event(1000)]
+    assert len(json.dumps(manifest)) < 1000
+
+
+def test_equal_parts_of_different_states_share_blobs() -> None:
+    shared = [event(i) for i in range(64)]
+    _, a = split_state({"x": 1, "log": shared})
+    _, b = split_state({"x": 2, "log": shared})
+    assert set(a) == set(b)
+
+
+def test_missing_blob_becomes_a_corrupt_marker_not_an_error() -> None:
+    state = {"ok": 1, "log": [event(i) for i in range(100)], "big": {"k": "v" * 600}}
+    manifest, blobs = split_state(state)
+    big_hash = manifest["big"]["$blob"]
+    chunk_hash = manifest["log"]["$chunks"][1]
+    damaged = {h: d for h, d in blobs.items() if h not in (big_hash, chunk_hash)}
+    back = join_state(manifest, damaged.get)
+    assert back["ok"] == 1
+    assert back["big"] == {"$corrupt": f"missing blob {big_hash}"}
+    assert back["log"] == {"$corrupt": f"missing blob {chunk_hash}"}
+
+
+def test_unparseable_blob_becomes_a_corrupt_marker() -> None:
+    manifest, blobs = split_state({"big": {"k": "v" * 600}})
+    digest = manifest["big"]["$blob"]
+    back = join_state(manifest, {digest: b"{not json"}.get)
+    assert back["big"]["$corrupt"].startswith(f"blob {digest}:")
+
+
+def test_reachable_follows_references_inside_blobs() -> None:
+    state = {"log": [event(i) for i in range(CHUNK * 20)], "nested": [{"big": "y" * 600}]}
+    manifest, blobs = split_state(state)
+    got = reachable([manifest], lambda hs: {h: blobs[h] for h in hs if h in blobs})
+    assert got == set(blobs)
+    assert reachable([{"plain": 1}], lambda hs: {}) == set()

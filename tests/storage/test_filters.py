@@ -1,0 +1,127 @@
+"""CheckpointQuery filters, ordering and paging behave the same on every backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from storage_helpers import make_ckpt, make_run
+
+from flowpoint.storage import CheckpointQuery as Q
+
+START = "flowpoint.runtime.events.StartEvent"
+JOKE = "demo.flows.JokeEvent"
+CRITIQUE = "demo.flows.CritiqueEvent"
+STOP = "flowpoint.runtime.events.StopEvent"
+
+
+@pytest.fixture
+def filled(store: Any) -> Any:
+    """Two runs of JokeFlow (completed, failed) and one of OtherFlow (running), 3 steps each."""
+    runs = [("r1", "JokeFlow", "completed", 100.0), ("r2", "JokeFlow", "failed", 200.0),
+            ("r3", "OtherFlow", "running", 300.0)]
+    chain = [(None, START, START), ("generate", START, JOKE), ("critique", JOKE, CRITIQUE),
+             ("finish", CRITIQUE, STOP)]
+    for run_id, workflow, status, started in runs:
+        store.put_run(make_run(run_id, workflow=workflow, status=status, started_at=started))
+        for seq, (step, tin, tout) in enumerate(chain):
+            store.put_checkpoint(make_ckpt(
+                run_id, seq, id=f"{run_id}-{seq}", step=step, input_type=tin, output_type=tout,
+                created_at=started + seq, metadata={"label": f"{run_id} seq {seq}"},
+            ))
+    return store
+
+
+def ids(store: Any, query: Q | None = None, **kw: Any) -> list[str]:
+    got = [c.id for c in store.list_checkpoints(query, **kw)]
+    assert store.count_checkpoints(query) == len(store.list_checkpoints(query))
+    return got
+
+
+def test_no_query_lists_everything_in_run_then_seq_order(filled: Any) -> None:
+    assert ids(filled) == [f"r{r}-{s}" for r in (1, 2, 3) for s in range(4)]
+
+
+def test_descending_reverses_the_order(filled: Any) -> None:
+    assert ids(filled, Q(descending=True)) == [f"r{r}-{s}" for r in (3, 2, 1) for s in (3, 2, 1, 0)]
+
+
+def test_runs_are_ordered_by_start_time_not_id(store: Any) -> None:
+    store.put_run(make_run("zzz", started_at=1.0))
+    store.put_run(make_run("aaa", started_at=2.0))
+    for run_id in ("aaa", "zzz"):
+        store.put_checkpoint(make_ckpt(run_id, 0, id=f"{run_id}-0"))
+    assert ids(store) == ["zzz-0", "aaa-0"]
+
+
+def test_limit_and_offset_page_through_the_order(filled: Any) -> None:
+    assert ids(filled, limit=3) == ["r1-0", "r1-1", "r1-2"]
+    assert ids(filled, limit=3, offset=3) == ["r1-3", "r2-0", "r2-1"]
+    assert ids(filled, offset=10) == ["r3-2", "r3-3"]
+    assert ids(filled, Q(descending=True), limit=2) == ["r3-3", "r3-2"]
+
+
+def test_run_ids_filter(filled: Any) -> None:
+    assert ids(filled, Q(run_ids=("r2",))) == ["r2-0", "r2-1", "r2-2", "r2-3"]
+    assert ids(filled, Q(run_ids=())) == []
+
+
+def test_steps_filter_is_an_or_and_none_means_the_start_checkpoint(filled: Any) -> None:
+    assert ids(filled, Q(steps=("critique",))) == ["r1-2", "r2-2", "r3-2"]
+    assert ids(filled, Q(steps=(None,))) == ["r1-0", "r2-0", "r3-0"]
+    assert ids(filled, Q(steps=(None, "finish"), run_ids=("r1",))) == ["r1-0", "r1-3"]
+
+
+def test_type_filters_match_full_keys_or_bare_names(filled: Any) -> None:
+    assert ids(filled, Q(output_types=("JokeEvent",))) == ["r1-1", "r2-1", "r3-1"]
+    assert ids(filled, Q(output_types=(JOKE,))) == ["r1-1", "r2-1", "r3-1"]
+    assert ids(filled, Q(output_types=("other.module.JokeEvent",))) == []
+    assert ids(filled, Q(output_types=("flows.JokeEvent",))) == []
+    assert ids(filled, Q(input_types=("JokeEvent", CRITIQUE), run_ids=("r1",))) == ["r1-2", "r1-3"]
+    assert ids(filled, Q(input_types=("StartEvent",), output_types=("StartEvent",))) == [
+        "r1-0", "r2-0", "r3-0"]
+
+
+def test_status_and_workflow_filters_use_the_run(filled: Any) -> None:
+    assert ids(filled, Q(statuses=("failed",))) == ["r2-0", "r2-1", "r2-2", "r2-3"]
+    assert ids(filled, Q(statuses=("failed", "running"), steps=("finish",))) == ["r2-3", "r3-3"]
+    assert ids(filled, Q(workflows=("OtherFlow",), steps=(None,))) == ["r3-0"]
+    filled.update_run("r2", status="completed")
+    assert ids(filled, Q(statuses=("completed",), steps=(None,))) == ["r1-0", "r2-0"]
+
+
+def test_created_range_is_half_open(filled: Any) -> None:
+    assert ids(filled, Q(created_after=201.0, created_before=203.0)) == ["r2-1", "r2-2"]
+    assert ids(filled, Q(created_before=101.0)) == ["r1-0"]
+    assert ids(filled, Q(created_after=303.0)) == ["r3-3"]
+
+
+def test_fields_combine_with_and(filled: Any) -> None:
+    q = Q(workflows=("JokeFlow",), output_types=("CritiqueEvent",), statuses=("completed",))
+    assert ids(filled, q) == ["r1-2"]
+    assert ids(filled, Q(run_ids=("r1",), statuses=("failed",))) == []
+
+
+def test_text_search_is_a_case_insensitive_substring_of_many_fields(filled: Any) -> None:
+    assert ids(filled, Q(text="R2-3")) == ["r2-3"]
+    assert ids(filled, Q(text="CRITIQ")) == ["r1-2", "r1-3", "r2-2", "r2-3", "r3-2", "r3-3"]
+    assert ids(filled, Q(text="r3 seq 1")) == ["r3-1"]
+    assert ids(filled, Q(text="MEOW", run_ids=("r1",))) == ["r1-0", "r1-1", "r1-2", "r1-3"]
+    assert ids(filled, Q(text="nothing like this")) == []
+
+
+def test_text_search_treats_like_wildcards_and_quotes_literally(store: Any) -> None:
+    store.put_run(make_run("r"))
+    texts = ["100% sure", "100 percent", "snake_case", "snakeXcase", 'say "hi"', "back\\slash",
+             "café"]
+    for seq, t in enumerate(texts):
+        store.put_checkpoint(
+            make_ckpt("r", seq, id=f"c{seq}", step="write", output_event={"data": {"t": t}})
+        )
+    assert ids(store, Q(text="0% s")) == ["c0"]
+    assert ids(store, Q(text="e_c")) == ["c2"]
+    assert ids(store, Q(text='"hi"')) == ["c4"]
+    assert ids(store, Q(text="k\\s")) == ["c5"]
+    assert ids(store, Q(text="fé")) == ["c6"]
+    assert ids(store, Q(text="%")) == ["c0"]
+    assert ids(store, Q(text="_")) == ["c2"]
