@@ -69,6 +69,33 @@ def test_corrupt_run_columns_are_reported(sql_store: SQLStore, sql_url: str) -> 
     assert run.error["$corrupt"].startswith("error: ")
 
 
+def test_run_error_and_edited_that_are_not_objects_are_reported(
+    sql_store: SQLStore, sql_url: str
+) -> None:
+    put_two(sql_store)
+    raw_execute(sql_url, "UPDATE flowpoint_runs SET error = '[1, 2]', edited = '5'")
+    (run,) = sql_store.list_runs()
+    assert run.error == {"$corrupt": "error: expected an object, got list"}
+    assert run.edited == {"$corrupt": "edited: expected an object, got int"}
+
+
+def test_numbers_stored_as_text_are_reported_not_raised(sqlite_url: str) -> None:
+    with SQLStore(sqlite_url) as store:
+        put_two(store)
+        raw_execute(sqlite_url,
+                    "UPDATE flowpoint_checkpoints SET created_at = 'yesterday',"
+                    " step_duration_s = 'slow' WHERE id = 'bad'",
+                    "UPDATE flowpoint_runs SET started_at = 'dawn', ended_at = '12.5'")
+        good, bad = store.list_checkpoints()
+        assert "$corrupt" not in good.metadata
+        assert (bad.created_at, bad.step_duration_s, bad.metadata["label"]) == (0.0, None, "x")
+        assert "created_at: 'yesterday' is not a number" in bad.metadata["$corrupt"]
+        assert "step_duration_s: 'slow'" in bad.metadata["$corrupt"]
+        (run,) = store.list_runs()
+        assert (run.started_at, run.ended_at) == (0.0, 12.5)
+        assert run.error == {"$corrupt": "started_at: 'dawn' is not a number"}
+
+
 def test_prune_survives_corrupt_manifests(sql_store: SQLStore, sql_url: str) -> None:
     put_two(sql_store)
     raw_execute(sql_url, "UPDATE flowpoint_checkpoints SET state_manifest = '{$' WHERE id = 'good'")

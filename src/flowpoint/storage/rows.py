@@ -7,6 +7,7 @@ Reading never raises on bad data: a JSON column that does not parse becomes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -107,26 +108,61 @@ def decode_state(manifest_text: Any, get_blob: GetBlob) -> Any:
     return join_state(manifest, get_blob)
 
 
+def _number(value: Any, column: str, problems: list[str], required: bool = False) -> Any:
+    """A numeric column as a number; SQLite keeps whatever was written, so check."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    if value is None and not required:
+        return None
+    try:
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    except (TypeError, ValueError):
+        pass
+    problems.append(f"{column}: {str(value)[:40]!r} is not a number")
+    return 0.0 if required else None
+
+
+def _object(value: Any, column: str) -> Any:
+    """A JSON column that must hold an object (or null); anything else is reported corrupt."""
+    if value is None or isinstance(value, dict):
+        return value
+    return corrupt(column, f"expected an object, got {type(value).__name__}")
+
+
+def _with_problems(value: Any, problems: list[str]) -> Any:
+    """Attach the row's problems to a dict field as its "$corrupt" entry."""
+    if not problems:
+        return value
+    base = value if isinstance(value, dict) else {}
+    return {**base, CORRUPT: "; ".join([*filter(None, [base.get(CORRUPT)]), *problems])}
+
+
 def checkpoint_record(row: Mapping[str, Any], ctx_state: Any = None) -> CheckpointRecord:
-    """A CheckpointRecord from a stored row (JSON columns parsed, never raising)."""
-    metadata = loads(row["metadata"], "metadata")
-    if metadata is None:
-        metadata = {}
-    elif not isinstance(metadata, dict):
-        metadata = corrupt("metadata", f"expected an object, got {type(metadata).__name__}")
+    """A CheckpointRecord from a stored row, never raising: bad JSON or numbers are reported
+    as "$corrupt" values (numbers in the metadata, read as 0.0 or None)."""
+    problems: list[str] = []
+    seq = row["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        problems.append(f"seq: {str(seq)[:40]!r} is not an integer")
+        seq = -1
+    created_at = _number(row["created_at"], "created_at", problems, required=True)
+    step_duration_s = _number(row["step_duration_s"], "step_duration_s", problems)
+    metadata = _object(loads(row["metadata"], "metadata"), "metadata")
     return CheckpointRecord(
         id=row["id"],
         run_id=row["run_id"],
-        seq=row["seq"],
+        seq=seq,
         step=row["step"],
         input_type=row["input_type"],
         output_type=row["output_type"],
         input_event=loads(row["input_event"], "input_event"),
         output_event=loads(row["output_event"], "output_event"),
         ctx_state=ctx_state,
-        created_at=row["created_at"],
-        step_duration_s=row["step_duration_s"],
-        metadata=metadata,
+        created_at=created_at,
+        step_duration_s=step_duration_s,
+        metadata=_with_problems(metadata or {}, problems),
         parent_id=row["parent_id"],
         serializer=row["serializer"],
     )
@@ -161,11 +197,20 @@ def run_updates(fields_: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_record(row: Mapping[str, Any]) -> RunRecord:
-    """A RunRecord from a stored row (JSON columns parsed, never raising)."""
-    return RunRecord(**{
-        name: loads(row[name], name) if name in RUN_JSON_FIELDS else row[name]
-        for name in RUN_FIELDS
-    })
+    """A RunRecord from a stored row, never raising: bad JSON is a "$corrupt" value, and bad
+    times (read as 0.0 or None) are reported in the error's "$corrupt" entry."""
+    problems: list[str] = []
+    values = {name: row[name] for name in RUN_FIELDS}
+    for name in RUN_JSON_FIELDS:
+        values[name] = loads(row[name], name)
+    for name in ("edited", "error"):
+        values[name] = _object(values[name], name)
+    values["started_at"] = _number(row["started_at"], "started_at", problems, required=True)
+    for name in ("ended_at", "heartbeat_at"):
+        values[name] = _number(row[name], name, problems)
+    if problems:
+        values["error"] = _with_problems(values["error"], problems)
+    return RunRecord(**values)
 
 
 def unique_prefix(prefix: str, ids: Iterable[str]) -> str:
