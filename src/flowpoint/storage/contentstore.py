@@ -150,8 +150,15 @@ def _load(digest: str, get_blob: GetBlob) -> Any:
         raise _Missing(f"missing blob {digest}")
     try:
         return json.loads(data)
-    except ValueError as exc:
-        raise _Missing(f"blob {digest}: {exc}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise _Missing(f"blob {digest}: {str(exc)[:120]}") from None
+
+
+def _chunk(digest: str, get_blob: GetBlob) -> list[Any]:
+    items = _load(digest, get_blob)
+    if not isinstance(items, list):
+        raise _Missing(f"blob {digest}: a chunk that is not a list")
+    return items
 
 
 def _leaves(entries: Any, get_blob: GetBlob) -> list[str]:
@@ -179,7 +186,7 @@ def _decode(value: Any, get_blob: GetBlob) -> Any:
             if key == BLOB:
                 return _decode(_load(inner, get_blob), get_blob)
             if key == CHUNKS:
-                chunks = [_load(h, get_blob) for h in _leaves(inner, get_blob)]
+                chunks = [_chunk(h, get_blob) for h in _leaves(inner, get_blob)]
                 return [_decode(item, get_blob) for chunk in chunks for item in chunk]
         except _Missing as exc:
             return {CORRUPT: str(exc)}

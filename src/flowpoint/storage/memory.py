@@ -32,7 +32,7 @@ def _type_matches(values: tuple[str, ...], key: Any, name: Any) -> bool:
     return key in full or name in bare
 
 
-def _matches(q: CheckpointQuery, row: Row, run: Row) -> bool:
+def _matches(q: CheckpointQuery, needles: tuple[str, str] | None, row: Row, run: Row) -> bool:
     """The SQL store's WHERE clause, in Python over the same stored text."""
     if q.run_ids is not None and row["run_id"] not in q.run_ids:
         return False
@@ -54,8 +54,8 @@ def _matches(q: CheckpointQuery, row: Row, run: Row) -> bool:
         return False
     if q.created_before is not None and not row["created_at"] < q.created_before:
         return False
-    if q.text is not None:
-        plain, escaped = text_needles(q.text)
+    if needles is not None:
+        plain, escaped = needles
         return any(
             plain in (row[c] or "").lower() for c in PLAIN_TEXT_COLUMNS
         ) or any(escaped in (row[c] or "").lower() for c in JSON_TEXT_COLUMNS)
@@ -76,6 +76,12 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return "MemoryStore()"
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def put_run(self, run: RunRecord) -> None:
         row = run_row(run)
@@ -136,7 +142,10 @@ class MemoryStore:
 
     def _select(self, query: CheckpointQuery | None) -> list[Row]:
         q = query or CheckpointQuery()
-        rows = [r for r in self._ckpts.values() if _matches(q, r, self._runs[r["run_id"]])]
+        needles = None if q.text is None else text_needles(q.text)
+        rows = [
+            r for r in self._ckpts.values() if _matches(q, needles, r, self._runs[r["run_id"]])
+        ]
         rows.sort(
             key=lambda r: (self._runs[r["run_id"]]["started_at"], r["run_id"], r["seq"]),
             reverse=q.descending,

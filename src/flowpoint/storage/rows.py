@@ -29,7 +29,7 @@ def dumps(value: Any, column: str) -> str:
     """Compact JSON text of a value, or StoreError naming the column that cannot be stored."""
     try:
         return _COMPACT.encode(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise StoreError(f"{column} cannot be stored as JSON: {exc}") from None
 
 
@@ -75,7 +75,7 @@ def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:
     else:
         try:
             manifest, blobs = split_state(ckpt.ctx_state)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise StoreError(f"ctx_state of checkpoint {ckpt.id} cannot be stored: {exc}") from None
         manifest_text = dumps(manifest, "state_manifest")
     row = {
