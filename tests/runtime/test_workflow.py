@@ -268,3 +268,13 @@ async def test_free_function_step_bound_with_workflow_argument():
         return StopEvent(result=ev.n + 1)
 
     assert await Base().run(n=41) == 42
+
+
+async def test_a_step_whose_function_has_another_name_runs():
+    async def shared(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result="aliased")
+
+    class Aliased(Workflow):
+        first = step(shared)
+
+    assert await Aliased().run() == "aliased"

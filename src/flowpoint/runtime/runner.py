@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -57,13 +58,14 @@ class Runner:
         self.status = "running"
         self.pending_input: Event | None = None
         self.stream: asyncio.Queue[Any] = asyncio.Queue()
-        self._queues: dict[str, asyncio.Queue[Event]] = {n: asyncio.Queue() for n in steps}
+        self._queues: dict[str, asyncio.Queue[Event]] = {}
+        self._queued = 0
         self._in_progress: dict[str, list[Event]] = {n: [] for n in steps}
         self._busy = 0
         self._waiters: list[Waiter] = []
         self._done: asyncio.Future[Any] | None = None
         self._workers: list[asyncio.Task[None]] = []
-        self._routes: dict[type, list[str]] = {}
+        self._routes = _routes_for(workflow, steps)
         ctx._runner = self
         ctx.run_id = run_id
 
@@ -81,6 +83,18 @@ class Runner:
             targets = [n for n, s in self.steps.items() if issubclass(ev_type, s.accepts)]
             self._routes[ev_type] = targets
         return targets
+
+    def _enqueue(self, name: str, ev: Event) -> None:
+        """Queue ``ev`` for step ``name``, starting that step's workers on its first event."""
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = asyncio.Queue()
+            spec = self.steps[name]
+            loop = asyncio.get_running_loop()
+            for _ in range(spec.num_workers):
+                self._workers.append(loop.create_task(self._worker(spec, queue)))
+        queue.put_nowait(ev)
+        self._queued += 1
 
     def dispatch(self, ev: Event, only_step: str | None = None) -> None:
         """Emit an event: the StopEvent ends the run; others go to waiters or step queues."""
@@ -115,7 +129,7 @@ class Runner:
                 + ", ".join(f"{n}: {[t.__name__ for t in s.accepts]}" for n, s in self.steps.items())
             )
         for name in targets:
-            self._queues[name].put_nowait(ev)
+            self._enqueue(name, ev)
         if targets and self.status == "waiting":
             self._set_status("running")
 
@@ -151,12 +165,9 @@ class Runner:
         loop = asyncio.get_running_loop()
         self._done = loop.create_future()
         try:
-            for name, spec in self.steps.items():
-                for _ in range(spec.num_workers):
-                    self._workers.append(loop.create_task(self._worker(spec)))
             for name, events in (requeue or {}).items():
                 for ev in events:
-                    self._queues[name].put_nowait(ev)
+                    self._enqueue(name, ev)
             if isinstance(first_event, StartEvent) and self.observer is not None:
                 self.observer.on_start_event(self, first_event)
             if first_event is not None:
@@ -193,15 +204,15 @@ class Runner:
         self.stream.put_nowait(info.get("stop_event") or _END)
 
     async def _stop_workers(self) -> None:
-        for t in self._workers:
+        workers, self._workers = self._workers, []
+        for t in workers:
             t.cancel()
-        if self._workers:
-            await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers.clear()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
 
     def _check_idle(self) -> None:
         """A run with no queued or running work and no StopEvent is waiting or stuck."""
-        if self._busy or self.finished or any(q.qsize() for q in self._queues.values()):
+        if self._busy or self._queued or self.finished:
             return
         if self.pending_input is not None or self._waiters:
             self._set_status("waiting")
@@ -210,13 +221,17 @@ class Runner:
             f"run {self.run_id} stalled: no step has work left and no StopEvent was returned "
             f"(a step returned None with nothing else in flight?)"))
 
-    async def _worker(self, spec: StepSpec) -> None:
-        queue = self._queues[spec.name]
+    async def _worker(self, spec: StepSpec, queue: asyncio.Queue[Event]) -> None:
         in_progress = self._in_progress[spec.name]
-        bound: Callable[..., Any] = (getattr(self.workflow, spec.func.__name__)
-                                     if spec.is_method else spec.func)
+        try:
+            bound: Callable[..., Any] = (spec.func.__get__(self.workflow, type(self.workflow))
+                                         if spec.is_method else spec.func)
+        except Exception as exc:  # a broken step must fail the run, never hang it
+            self._finish(error=exc)
+            return
         while True:
             ev = await queue.get()
+            self._queued -= 1
             in_progress.append(ev)
             self._busy += 1
             self.ctx._accepted.append([spec.name, event_key(type(ev))])
@@ -270,3 +285,14 @@ class Runner:
 
 
 _END = object()
+_ROUTES: weakref.WeakKeyDictionary[type, tuple[dict[str, StepSpec], dict[type, list[str]]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _routes_for(workflow: Any, steps: dict[str, StepSpec]) -> dict[type, list[str]]:
+    """The event type → steps routing table, shared by every run of one workflow class."""
+    cached = _ROUTES.get(type(workflow))
+    if cached is None or cached[0] is not steps:
+        cached = (steps, {})
+        _ROUTES[type(workflow)] = cached
+    return cached[1]
