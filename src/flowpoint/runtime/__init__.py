@@ -13,7 +13,7 @@ from .events import (
 )
 from .handler import WorkflowHandler
 from .retry import ConstantDelayRetryPolicy
-from .runner import RunObserver, Runner
+from .runner import Runner, RunObserver
 from .step import step
 from .workflow import Workflow
 

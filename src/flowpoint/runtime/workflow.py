@@ -11,7 +11,7 @@ from ..errors import WorkflowRuntimeError, WorkflowValidationError
 from .context import Context
 from .events import Event, InputRequiredEvent, StartEvent, StopEvent
 from .handler import WorkflowHandler
-from .runner import RunObserver, Runner
+from .runner import Runner, RunObserver
 from .step import FREE_STEPS_VERSION, STEP_ATTR, StepSpec, resolve_step
 
 _RESOLVED: weakref.WeakKeyDictionary[type, tuple[int, dict[str, StepSpec]]] = (
