@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from storage_helpers import make_ckpt, make_run, raw_execute
 
 from flowpoint.storage import SQLStore
@@ -89,11 +90,23 @@ def test_numbers_stored_as_text_are_reported_not_raised(sqlite_url: str) -> None
         good, bad = store.list_checkpoints()
         assert "$corrupt" not in good.metadata
         assert (bad.created_at, bad.step_duration_s, bad.metadata["label"]) == (0.0, None, "x")
-        assert "created_at: 'yesterday' is not a number" in bad.metadata["$corrupt"]
-        assert "step_duration_s: 'slow'" in bad.metadata["$corrupt"]
+        assert "created_at: 'yesterday' is not a time" in bad.metadata["$corrupt"]
+        assert "step_duration_s: 'slow' is not a number" in bad.metadata["$corrupt"]
         (run,) = store.list_runs()
         assert (run.started_at, run.ended_at) == (0.0, 12.5)
-        assert run.error == {"$corrupt": "started_at: 'dawn' is not a number"}
+        assert run.error == {"$corrupt": "started_at: 'dawn' is not a time datetimes can hold"}
+
+
+@pytest.mark.parametrize("value", [1e12, -1e15, 2**62, 1e300])
+def test_times_out_of_datetime_range_are_reported(sql_store: SQLStore, sql_url: str,
+                                                 value: float) -> None:
+    put_two(sql_store)
+    raw_execute(sql_url, "UPDATE flowpoint_checkpoints SET created_at = :v WHERE id = 'bad'",
+                "UPDATE flowpoint_runs SET heartbeat_at = :v", params={"v": value})
+    bad = sql_store.get_checkpoint("bad")
+    assert bad.created_at == 0.0 and "created_at" in bad.metadata["$corrupt"]
+    (run,) = sql_store.list_runs()
+    assert run.heartbeat_at is None and "heartbeat_at" in run.error["$corrupt"]
 
 
 def test_prune_survives_corrupt_manifests(sql_store: SQLStore, sql_url: str) -> None:

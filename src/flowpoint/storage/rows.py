@@ -22,6 +22,7 @@ PLAIN_TEXT_COLUMNS = ("id", "run_id", "step", "input_type", "output_type")
 JSON_TEXT_COLUMNS = ("input_event", "output_event", "metadata")
 _FIXED_ROW_BYTES = 48
 MIN_PREFIX = 4
+MAX_TIME = 9.2e9  # epoch seconds pandas and datetime can both hold (years 1678 to 2261)
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
@@ -108,19 +109,22 @@ def decode_state(manifest_text: Any, get_blob: GetBlob) -> Any:
     return join_state(manifest, get_blob)
 
 
-def _number(value: Any, column: str, problems: list[str], required: bool = False) -> Any:
-    """A numeric column as a number; SQLite keeps whatever was written, so check."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return value
+def _number(value: Any, column: str, problems: list[str], required: bool = False,
+            limit: float = math.inf) -> Any:
+    """A numeric column as a finite number within ±limit; SQLite keeps whatever was written,
+    so check. Anything else is a problem, read as 0.0 (required) or None."""
+    number: Any = value
     if value is None and not required:
         return None
-    try:
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    except (TypeError, ValueError):
-        pass
-    problems.append(f"{column}: {str(value)[:40]!r} is not a number")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+    if number is not None and math.isfinite(number) and abs(number) < limit:
+        return number
+    what = "a time datetimes can hold" if limit < math.inf else "a number"
+    problems.append(f"{column}: {str(value)[:40]!r} is not {what}")
     return 0.0 if required else None
 
 
@@ -147,7 +151,7 @@ def checkpoint_record(row: Mapping[str, Any], ctx_state: Any = None) -> Checkpoi
     if not isinstance(seq, int) or isinstance(seq, bool):
         problems.append(f"seq: {str(seq)[:40]!r} is not an integer")
         seq = -1
-    created_at = _number(row["created_at"], "created_at", problems, required=True)
+    created_at = _number(row["created_at"], "created_at", problems, True, MAX_TIME)
     step_duration_s = _number(row["step_duration_s"], "step_duration_s", problems)
     metadata = _object(loads(row["metadata"], "metadata"), "metadata")
     return CheckpointRecord(
@@ -205,9 +209,9 @@ def run_record(row: Mapping[str, Any]) -> RunRecord:
         values[name] = loads(row[name], name)
     for name in ("edited", "error"):
         values[name] = _object(values[name], name)
-    values["started_at"] = _number(row["started_at"], "started_at", problems, required=True)
+    values["started_at"] = _number(row["started_at"], "started_at", problems, True, MAX_TIME)
     for name in ("ended_at", "heartbeat_at"):
-        values[name] = _number(row[name], name, problems)
+        values[name] = _number(row[name], name, problems, False, MAX_TIME)
     if problems:
         values["error"] = _with_problems(values["error"], problems)
     return RunRecord(**values)
