@@ -20,7 +20,6 @@ from .edit import validate_edit
 from .liveness import owner_is_gone, process_owner
 from .model import Checkpoint, Run
 from .recorder import Recorder
-from .table import checkpoints_frame
 
 _LIVE: list[WorkflowCheckpointer] = []
 
@@ -246,6 +245,8 @@ class WorkflowCheckpointer:
                      input_event_type: Any = None, output_event_type: Any = None,
                      status: Any = None, limit: int | None = None, **more: Any) -> Any:
         """One row per checkpoint as a pandas DataFrame; the same filters as filter_checkpoints."""
+        from .table import checkpoints_frame
+
         q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
                        **more)
         return checkpoints_frame(self.store, q, limit=limit)

@@ -1,14 +1,12 @@
-"""One row per checkpoint as a typed pandas DataFrame, built from store records (no decoding)."""
+"""One row per checkpoint as a typed pandas DataFrame, built from the store's summary rows."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-import pandas as pd
-
 from ..storage.base import CheckpointStore
-from ..storage.records import CheckpointQuery, RunRecord
-from .model import type_name
+from ..storage.records import CheckpointQuery
 
 COLUMNS = {
     "checkpoint_id": "string",
@@ -28,34 +26,45 @@ COLUMNS = {
 }
 
 
+def _metadata(text: Any) -> Any:
+    if text is None or text == "{}":
+        return {}
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        return {"$corrupt": f"metadata: {exc}"}
+    return value if isinstance(value, dict) else {"$corrupt": "metadata: not an object"}
+
+
+def _bare(keys: Any) -> Any:
+    return keys.str.rsplit(".", n=1).str[-1]
+
+
 def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = None,
-                      limit: int | None = None,
-                      runs: dict[str, RunRecord] | None = None) -> pd.DataFrame:
-    """The checkpoints matching ``query`` (filtered by the store), with their run's columns."""
-    recs = store.list_checkpoints(query, limit=limit)
-    if runs is None:
-        ids = sorted({r.run_id for r in recs})
-        runs = {r.run_id: r for r in store.list_runs(run_ids=ids)} if ids else {}
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    for r in recs:
-        run = runs.get(r.run_id)
-        cols["checkpoint_id"].append(r.id)
-        cols["run_id"].append(r.run_id)
-        cols["seq"].append(r.seq)
-        cols["step"].append(r.step)
-        cols["input_type"].append(type_name(r.input_type))
-        cols["output_type"].append(type_name(r.output_type))
-        cols["status"].append(run.status if run else None)
-        cols["workflow"].append(run.workflow if run else None)
-        cols["created_at"].append(r.created_at)
-        cols["step_duration_s"].append(r.step_duration_s)
-        cols["metadata"].append(r.metadata if isinstance(r.metadata, dict) else {})
-        cols["parent_id"].append(r.parent_id)
-        cols["origin_checkpoint_id"].append(run.origin_checkpoint_id if run else None)
-        cols["edited"].append(bool(run and run.edited))
-    frame = pd.DataFrame(cols)
-    frame["created_at"] = pd.to_datetime(frame["created_at"].astype("float64"), unit="s", utc=True)
-    for col, dtype in COLUMNS.items():
-        if col not in ("created_at", "metadata"):
-            frame[col] = frame[col].astype(dtype)
+                      limit: int | None = None) -> Any:
+    """The checkpoints matching ``query`` (filtered by the store) with their run's columns."""
+    import pandas as pd
+
+    rows = store.table_rows(query, limit=limit)
+    raw = pd.DataFrame.from_records(rows, columns=[
+        "checkpoint_id", "run_id", "seq", "step", "input_type", "output_type", "created_at",
+        "step_duration_s", "metadata", "parent_id", "status", "workflow", "origin_checkpoint_id",
+        "edited"], coerce_float=False)
+    frame = pd.DataFrame({
+        "checkpoint_id": raw["checkpoint_id"].astype("string"),
+        "run_id": raw["run_id"].astype("string"),
+        "seq": pd.to_numeric(raw["seq"], errors="coerce").fillna(-1).astype("int64"),
+        "step": raw["step"].astype("string"),
+        "input_type": _bare(raw["input_type"].astype("string")),
+        "output_type": _bare(raw["output_type"].astype("string")),
+        "status": raw["status"].astype("category"),
+        "workflow": raw["workflow"].astype("string"),
+        "created_at": pd.to_datetime(pd.to_numeric(raw["created_at"], errors="coerce"),
+                                     unit="s", utc=True),
+        "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce").astype("float64"),
+        "metadata": [_metadata(t) for t in raw["metadata"]],
+        "parent_id": raw["parent_id"].astype("string"),
+        "origin_checkpoint_id": raw["origin_checkpoint_id"].astype("string"),
+        "edited": [t not in (None, "null", "{}") for t in raw["edited"]],
+    })
     return frame

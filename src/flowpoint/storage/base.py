@@ -46,6 +46,12 @@ class CheckpointStore(Protocol):
     ) -> list[CheckpointRecord]:
         """Checkpoints matching the query, in run order then seq; ctx_state only if with_state."""
 
+    def table_rows(
+        self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[Any, ...]]:
+        """Summary rows in ``TABLE_COLUMNS`` order, same filters and order as list_checkpoints;
+        ``metadata`` and ``edited`` stay JSON text. For tables over many checkpoints."""
+
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
         """How many checkpoints match."""
 

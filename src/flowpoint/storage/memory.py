@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
-from .records import CheckpointQuery, CheckpointRecord, RunRecord
+from .records import TABLE_COLUMNS, CheckpointQuery, CheckpointRecord, RunRecord
 from .rows import (
     JSON_TEXT_COLUMNS,
     PLAIN_TEXT_COLUMNS,
@@ -164,6 +164,20 @@ class MemoryStore:
             if limit is not None:
                 rows = rows[:limit]
             return [self._record(r, with_state) for r in rows]
+
+    def table_rows(
+        self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[Any, ...]]:
+        with self._lock:
+            rows = self._select(query)[offset:]
+            if limit is not None:
+                rows = rows[:limit]
+            out = []
+            for r in rows:
+                run = self._runs[r["run_id"]]
+                out.append(tuple(r[c] for c in TABLE_COLUMNS[:10]) + (
+                    run["status"], run["workflow"], run["origin_checkpoint_id"], run["edited"]))
+            return out
 
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
         with self._lock:

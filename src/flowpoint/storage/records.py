@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The columns of ``CheckpointStore.table_rows``: checkpoint fields then its run's, no events/state.
+TABLE_COLUMNS = (
+    "id", "run_id", "seq", "step", "input_type", "output_type", "created_at", "step_duration_s",
+    "metadata", "parent_id", "status", "workflow", "origin_checkpoint_id", "edited",
+)
+
 RUN_STATUSES = ("running", "waiting", "completed", "failed", "cancelled", "interrupted")
 
 

@@ -40,6 +40,13 @@ _RECORD_COLUMNS = [
 ]
 
 
+_TABLE_COLUMNS = [
+    _C.id, _C.run_id, _C.seq, _C.step, _C.input_type, _C.output_type, _C.created_at,
+    _C.step_duration_s, _C.metadata, _C.parent_id, _R.status, _R.workflow,
+    _R.origin_checkpoint_id, _R.edited,
+]
+
+
 def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
@@ -235,6 +242,22 @@ class SQLStore:
         )
         with self._read() as conn:
             return self._records(conn, conn.execute(stmt).all(), with_state)
+
+    def table_rows(
+        self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[Any, ...]]:
+        q = query or CheckpointQuery()
+        order = [_R.started_at, _C.run_id, _C.seq]
+        stmt = (
+            select(*_TABLE_COLUMNS)
+            .join_from(checkpoints, runs, _C.run_id == _R.run_id)
+            .where(*_where(q))
+            .order_by(*[col.desc() for col in order] if q.descending else order)
+            .limit(limit)
+            .offset(offset or None)
+        )
+        with self._read() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
 
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
         stmt = (

@@ -1,0 +1,47 @@
+"""to_dataframe: typed columns, run columns joined in, filters pushed to the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowpoint import StopEvent, WorkflowCheckpointer
+from flowpoint.demo import JokeEvent, JokeFlow
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def ckptr(request, tmp_path):
+    store = "memory" if request.param == "memory" else f"sqlite:///{tmp_path}/t.db"
+    return WorkflowCheckpointer(JokeFlow(), store=store)
+
+
+async def test_one_typed_row_per_checkpoint_with_run_columns(ckptr):
+    h = ckptr.run(topic="x")
+    await h
+    start = ckptr.filter_checkpoints(last_completed_step="generate_joke")[0]
+    resumed = ckptr.run_from(start, output_event=JokeEvent(joke="edited"))
+    await resumed
+    df = ckptr.to_dataframe()
+    assert len(df) == 4
+    assert str(df["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert str(df["seq"].dtype) == "int64" and str(df["status"].dtype) == "category"
+    assert str(df["step_duration_s"].dtype) == "float64"
+    first = df[df.run_id == h.run_id]
+    assert list(first.seq) == [0, 1, 2]
+    assert list(first.output_type) == ["StartEvent", "JokeEvent", "StopEvent"]
+    assert first.input_type.isna().iloc[0] and first.step.isna().iloc[0]
+    assert set(first.status) == {"completed"} and set(first.workflow) == {"JokeFlow"}
+    new = df[df.run_id == resumed.run_id].iloc[0]
+    assert new.origin_checkpoint_id == start.id_ and bool(new.edited) is True
+    assert new.seq == 2 and new.parent_id == start.id_
+
+
+async def test_filters_match_filter_checkpoints(ckptr):
+    for topic in "abc":
+        await ckptr.run(topic=topic)
+    df = ckptr.to_dataframe(last_completed_step="critique_joke", output_event_type=StopEvent)
+    ids = {c.id_ for c in ckptr.filter_checkpoints(last_completed_step="critique_joke",
+                                                   output_event_type=StopEvent)}
+    assert set(df.checkpoint_id) == ids and len(ids) == 3
+    assert len(ckptr.to_dataframe(last_completed_step=None)) == 3
+    assert len(ckptr.to_dataframe(status="failed")) == 0
+    assert list(ckptr.to_dataframe().columns)[:3] == ["checkpoint_id", "run_id", "seq"]
