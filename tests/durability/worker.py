@@ -126,6 +126,42 @@ async def many(url: str, flow: str, count: int, batch: int) -> None:
     emit({"runs": done})
 
 
+async def slow_many(url: str, count: int, steps: int) -> None:
+    """``count`` SlowFlow runs one after another, no sleeps: the same state at every step of
+    every run, so consecutive runs share blobs by hash."""
+    ckptr = WorkflowCheckpointer(SlowFlow(max_sleep_ms=0), store=url)
+    emit({"ready": True})
+    sys.stdin.readline()
+    results = {}
+    for _ in range(count):
+        h = ckptr.run(steps=steps)
+        results[h.run_id] = await h
+    emit({"runs": results})
+
+
+def delete_while_written(url: str, stop_file: str) -> None:
+    """Delete finished runs and prune the rest (garbage-collecting blobs) over and over, until
+    ``stop_file`` exists; each round keeps the newest finished run."""
+    import time
+    from pathlib import Path
+
+    from flowpoint.storage import open_store
+
+    store = open_store(url)
+    emit({"ready": True})
+    sys.stdin.readline()
+    rounds = deleted = pruned = 0
+    while rounds < 2000 and not Path(stop_file).exists():
+        done = [r.run_id for r in store.list_runs(statuses=("completed",))]
+        if len(done) > 1:
+            deleted += store.delete_runs(done[:-1])
+        pruned += store.prune(keep_last=3)
+        rounds += 1
+        time.sleep(0.005)
+    store.close()
+    emit({"rounds": rounds, "deleted": deleted, "pruned": pruned})
+
+
 def read_while_written(url: str, stop_file: str) -> None:
     """Read the whole store (states too) over and over until ``stop_file`` exists; every read
     must be consistent: each run's checkpoints a prefix 0..n-1, states whole, events decoded."""
@@ -191,6 +227,10 @@ def main(argv: list[str]) -> None:
         asyncio.run(slow(url, int(args[0]), int(args[1]), int(args[2])))
     elif command == "many":
         asyncio.run(many(url, args[0], int(args[1]), int(args[2])))
+    elif command == "slow_many":
+        asyncio.run(slow_many(url, int(args[0]), int(args[1])))
+    elif command == "deleter":
+        delete_while_written(url, args[0])
     elif command == "reader":
         read_while_written(url, args[0])
     elif command == "writer_only":
