@@ -109,6 +109,22 @@ async def slow(url: str, seed: int, steps: int, max_sleep_ms: int) -> None:
     emit({"done": result})
 
 
+async def review(url: str) -> None:
+    """A ReviewFlow run that stops at its prompt; says so, then waits to be killed."""
+    from flowpoint.demo import ReviewFlow
+
+    ckptr = WorkflowCheckpointer(ReviewFlow(), store=url)
+
+    def on_change(kind: str, run_id: str, payload: Any) -> None:
+        if kind == "status" and payload == "waiting":
+            emit({"waiting": run_id})
+
+    ckptr.subscribe(on_change)
+    h = ckptr.run(topic="crashes")
+    await asyncio.sleep(120)  # killed long before this
+    h.cancel()
+
+
 async def many(url: str, flow: str, count: int, batch: int) -> None:
     """``count`` runs of JokeFlow or FanFlow, ``batch`` at a time concurrently in this process."""
     wf: Workflow = JokeFlow() if flow == "joke" else FanFlow()
@@ -225,6 +241,8 @@ def main(argv: list[str]) -> None:
         asyncio.run(inspect(url, resume=args[:1] == ["resume"]))
     elif command == "slow":
         asyncio.run(slow(url, int(args[0]), int(args[1]), int(args[2])))
+    elif command == "review":
+        asyncio.run(review(url))
     elif command == "many":
         asyncio.run(many(url, args[0], int(args[1]), int(args[2])))
     elif command == "slow_many":
