@@ -15,6 +15,7 @@ from .checkpoints import (
 from .errors import (
     AmbiguousCheckpointId,
     CheckpointNotFound,
+    CorruptCheckpoint,
     FlowpointError,
     InvalidEdit,
     SchemaVersionError,
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AmbiguousCheckpointId",
+    "CorruptCheckpoint",
     "Change",
     "Checkpoint",
     "CheckpointDiff",

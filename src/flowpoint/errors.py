@@ -53,6 +53,10 @@ class StepNotInWorkflow(FlowpointError):
     """A checkpoint's step does not exist in the checkpointer's current workflow."""
 
 
+class CorruptCheckpoint(FlowpointError):
+    """A stored checkpoint cannot be read back whole (damaged or of the wrong shape)."""
+
+
 class StoreError(FlowpointError):
     """The store cannot be opened or read (bad URL, newer schema, corrupt row)."""
 

@@ -20,6 +20,7 @@ from .edit import validate_edit
 from .liveness import owner_is_gone, process_owner
 from .model import Checkpoint, Run
 from .recorder import Recorder
+from .restore import check_decoded_state, check_raw_state
 
 _LIVE: list[WorkflowCheckpointer] = []
 
@@ -130,16 +131,16 @@ class WorkflowCheckpointer:
         if ckpt.serializer == "pickle" and self.codec.name != "pickle":
             raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} was stored with serializer='pickle'"
                                    f"; open the store with serializer='pickle' to resume it")
-        state = self.codec.decode_state(ckpt.ctx_state)
+        check_raw_state(ckpt.id_, ckpt.raw_state)
+        state = self.codec.decode_state(ckpt.raw_state)
+        check_decoded_state(ckpt.id_, state)
         ctx = Context(workflow)
         requeue = ctx.restore(state)
-        for step_name, events in requeue.items():
+        for step_name in requeue:
             if step_name not in steps:
                 raise StepNotInWorkflow(
                     f"checkpoint {ckpt.id_[:8]} has events waiting for step {step_name!r}, which "
                     f"{workflow.name} does not have (its steps: {sorted(steps)})")
-            for ev in events:
-                _refuse_unknown(ev, ckpt, f"an event queued for step {step_name!r}")
         first, edited = validate_edit(ckpt, output_event, kwargs)
         _refuse_unknown(first, ckpt, "its output event")
         if first is None and not requeue:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from ..runtime.events import Event
 from ..storage.records import CheckpointRecord, RunRecord
 from .codec import UnknownEvent, decode_event, decode_value
+from .restore import corrupt_paths
 
 
 def _utc(ts: float | None) -> dt.datetime | None:
@@ -67,11 +68,24 @@ class Checkpoint(BaseModel):
         return ckpt
 
     @property
-    def ctx_state(self) -> dict[str, Any]:
-        """The context snapshot: store, queues, in_progress, collect buffers, event log, ..."""
+    def raw_state(self) -> Any:
+        """The snapshot exactly as the store returned it (possibly damaged)."""
         if self._state is None and self._loader is not None:
             self._state = self._loader()
-        return self._state or {}
+        return self._state
+
+    @property
+    def ctx_state(self) -> dict[str, Any]:
+        """The context snapshot: store, queues, in_progress, collect buffers, event log, ...
+
+        A snapshot that is not an object reads as ``{"$corrupt": reason}``.
+        """
+        state = self.raw_state
+        if state is None:
+            return {}
+        if not isinstance(state, dict):
+            return {"$corrupt": f"ctx_state is a {type(state).__name__}, not an object"}
+        return state
 
     @property
     def user_state(self) -> dict[str, Any]:
@@ -91,6 +105,13 @@ class Checkpoint(BaseModel):
         for label, ev in (("input", self.input_event), ("output", self.output_event)):
             if isinstance(ev, UnknownEvent):
                 out.append(f"{label} event {ev.type_key}: {ev.reason}")
+        state = self.ctx_state
+        if set(state) == {"$corrupt"}:
+            out.append(f"ctx_state: {state['$corrupt']}")
+        else:
+            out.extend(corrupt_paths(state))
+        if isinstance(self.metadata, dict) and "$corrupt" in self.metadata:
+            out.append(f"metadata: {self.metadata['$corrupt']}")
         return out
 
     def __repr__(self) -> str:
@@ -139,7 +160,9 @@ class Run(BaseModel):
         rows = [("run", self.run_id), ("workflow", self.workflow), ("status", self.status),
                 ("started", str(self.started_at)), ("ended", str(self.ended_at or "")),
                 ("resumed from", self.origin_checkpoint_id or "")]
-        if self.error:
+        if self.error and "$corrupt" in self.error:
+            rows.append(("error (unreadable)", str(self.error["$corrupt"])))
+        elif self.error:
             rows.append(("error", f"{self.error.get('type')}: {self.error.get('message')}"))
         if self.result is not None:
             rows.append(("result", json.dumps(self.result, default=repr)[:500]))

@@ -38,6 +38,8 @@ def checkpoint_html(ckpt: Checkpoint) -> str:
     blocks = [("input event", event_data(ckpt.input_event)),
               ("output event", event_data(ckpt.output_event)),
               ("ctx.store", ckpt.ctx_state.get("store", {}))]
+    if "$corrupt" in ckpt.ctx_state:
+        blocks.append(("ctx_state (damaged)", ckpt.ctx_state))
     details = "".join(f"<details><summary>{html.escape(t)}</summary><pre>{html.escape(pretty(v))}"
                       f"</pre></details>" for t, v in blocks)
     return f"<div class='fp-checkpoint'><table>{body}</table>{details}</div>"

@@ -60,7 +60,7 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
         "status": raw["status"].astype("category"),
         "workflow": raw["workflow"].astype("string"),
         "created_at": pd.to_datetime(pd.to_numeric(raw["created_at"], errors="coerce"),
-                                     unit="s", utc=True),
+                                     unit="s", utc=True, errors="coerce"),
         "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce").astype("float64"),
         "metadata": [_metadata(t) for t in raw["metadata"]],
         "parent_id": raw["parent_id"].astype("string"),

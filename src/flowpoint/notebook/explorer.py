@@ -18,7 +18,7 @@ from ..checkpoints.checkpointer import WorkflowCheckpointer
 from ..checkpoints.model import Checkpoint, Run
 from ..errors import AmbiguousCheckpointId, CheckpointNotFound
 from . import explorer_data as data
-from .explorer_actions import DETAIL, DIFF, EDIT, HINT, ExplorerActions
+from .explorer_actions import DETAIL, DIFF, EDIT, ExplorerActions, hint
 from .explorer_human import HumanPanel
 from .explorer_runs import RunMonitor
 from .forms import EditForm
@@ -89,8 +89,8 @@ class CheckpointExplorer(ExplorerActions, w.VBox):
         self.diff_button = w.Button(description="Diff", icon="columns",
                                     tooltip="compare with the previous (or pinned) checkpoint")
         self.pin_info = w.HTML()
-        self.detail = w.HTML(HINT.format("select a checkpoint"))
-        self.diff_view = w.HTML(HINT.format("press Diff"))
+        self.detail = w.HTML(hint("select a checkpoint"))
+        self.diff_view = w.HTML(hint("press Diff"))
         self.edit_form = EditForm()
         self.edit_button = w.Button(description="Resume with edit", icon="pencil",
                                     button_style="primary", disabled=True,
@@ -157,7 +157,7 @@ class CheckpointExplorer(ExplorerActions, w.VBox):
             self._guard = False
         self._apply_filters()
         shown, total = len(loaded.runs), loaded.total_runs
-        self.note.value = "" if shown == total else HINT.format(
+        self.note.value = "" if shown == total else hint(
             f"showing the newest {shown} of {total} runs (max_runs={self.max_runs}); "
             f"filter by run or pass run_ids=[...] to see others")
         if self.selected is not None:
@@ -203,7 +203,7 @@ class CheckpointExplorer(ExplorerActions, w.VBox):
             self._guard = False
         n = len(self._rows)
         what = "matching checkpoints" if self._filtering else "checkpoints"
-        self.table_info.value = (HINT.format(f"no {what}") if not n else HINT.format(
+        self.table_info.value = (hint(f"no {what}") if not n else hint(
             f"showing {start + 1}–{start + len(page)} of {n} {what}"))
         self.prev_button.disabled = self._page == 0
         self.next_button.disabled = start + PAGE >= n
@@ -256,7 +256,7 @@ class CheckpointExplorer(ExplorerActions, w.VBox):
             if self.tabs.selected_index == DIFF:
                 self._diff()
             else:
-                self.diff_view.value = HINT.format("press Diff")
+                self.diff_view.value = hint("press Diff")
         self._update_human(ckpt, run)
 
     def _update_human(self, ckpt: Checkpoint, run: Run | None) -> None:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from .explorer import CheckpointExplorer
 
 DETAIL, DIFF, EDIT = 0, 1, 2  # tab indexes
-HINT = "<span class='fp-muted'>{}</span>"
+def hint(text: str) -> str:
+    """A muted, escaped note for an HTML view."""
+    return f"<span class='fp-muted'>{esc(text)}</span>"
 
 
 class ExplorerActions:
@@ -33,7 +35,7 @@ class ExplorerActions:
         else:
             self.pinned = ckpt
             self.timeline.pinned = ckpt.id_
-            self.pin_info.value = HINT.format(f"pinned {ckpt.id_[:8]} (press Pin again on it to "
+            self.pin_info.value = hint(f"pinned {ckpt.id_[:8]} (press Pin again on it to "
                                                f"unpin)")
         self._diffed = None
         if self.tabs.selected_index == DIFF and self.selected is not None:
@@ -47,14 +49,14 @@ class ExplorerActions:
         """Show the diff of the selected checkpoint vs the pinned one, else vs its parent."""
         b = self.selected
         if b is None:
-            self.diff_view.value = HINT.format("select a checkpoint first")
+            self.diff_view.value = hint("select a checkpoint first")
             return
         if self.pinned is not None and self.pinned.id_ != b.id_:
             if self._diffed == (self.pinned.id_, b.id_):
                 return
             a, how = self.pinned, "pinned"
         elif b.parent_id is None:
-            self.diff_view.value = HINT.format(
+            self.diff_view.value = hint(
                 f"checkpoint {b.id_[:8]} is the start of run {b.run_id[:8]}: there is no previous "
                 f"checkpoint to compare with. Pin another checkpoint to compare against it.")
             self._diffed = None
@@ -65,7 +67,7 @@ class ExplorerActions:
             try:
                 a = self.checkpointer.get(b.parent_id)
             except CheckpointNotFound:
-                self.diff_view.value = HINT.format(
+                self.diff_view.value = hint(
                     f"the previous checkpoint {b.parent_id[:8]} is no longer stored (pruned?)")
                 return
             how = "previous" if a.run_id == b.run_id else "resumed from"
@@ -99,7 +101,7 @@ class ExplorerActions:
             self._edit_failed(exc)
             return
         if not edits:
-            self.edit_error.value = HINT.format("no field changed: resuming with the event as "
+            self.edit_error.value = hint("no field changed: resuming with the event as "
                                                  "stored")
         self.monitor.launch(lambda: self.checkpointer.run_from(ckpt, output_event=edits or None),
                             f"resume {ckpt.id_[:8]} with edit", self._expected(ckpt),
