@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from ..runtime.events import Event
 from ..storage.records import CheckpointRecord, RunRecord
@@ -28,8 +28,9 @@ def type_name(key: str | None) -> str | None:
 class Checkpoint(BaseModel):
     """The state of a run right after one step completed (seq 0: before the StartEvent).
 
-    ``ctx_state`` is the stored plain data (events as ``{"__event__": type, "data": ...}``),
-    loaded from the store on first access.
+    Events are decoded (through the event registry only) on first access, and ``ctx_state`` —
+    the stored plain data, events as ``{"__event__": type, "data": ...}`` — is loaded from the
+    store on first access, so listing many checkpoints stays cheap.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -38,8 +39,6 @@ class Checkpoint(BaseModel):
     run_id: str
     seq: int
     last_completed_step: str | None
-    input_event: Event | None
-    output_event: Event | None
     created_at: dt.datetime
     step_duration_s: float | None = None
     metadata: dict[str, Any] = {}
@@ -48,24 +47,43 @@ class Checkpoint(BaseModel):
     output_type: str | None = None
     serializer: str = "json"
 
+    _raw_events: tuple[Any, Any] = PrivateAttr(default=(None, None))
+    _events: tuple[Event | None, Event | None] | None = PrivateAttr(default=None)
     _state: dict[str, Any] | None = PrivateAttr(default=None)
     _loader: Callable[[], dict[str, Any] | None] | None = PrivateAttr(default=None)
 
     @classmethod
     def from_record(cls, rec: CheckpointRecord,
                     loader: Callable[[], dict[str, Any] | None] | None = None) -> Checkpoint:
-        """Decode a stored record (events through the registry only)."""
+        """Wrap a stored record; nothing in it is decoded yet."""
         meta = rec.metadata if isinstance(rec.metadata, dict) else {"$corrupt": repr(rec.metadata)}
-        ckpt = cls(
+        ckpt = cls.model_construct(
             id_=rec.id, run_id=rec.run_id, seq=rec.seq, last_completed_step=rec.step,
-            input_event=decode_event(rec.input_event), output_event=decode_event(rec.output_event),
             created_at=_utc(rec.created_at), step_duration_s=rec.step_duration_s,
             metadata=meta, parent_id=rec.parent_id, input_type=rec.input_type,
             output_type=rec.output_type, serializer=rec.serializer,
         )
+        ckpt._raw_events = (rec.input_event, rec.output_event)
         ckpt._state = rec.ctx_state
         ckpt._loader = loader
         return ckpt
+
+    def _decoded(self) -> tuple[Event | None, Event | None]:
+        if self._events is None:
+            self._events = (decode_event(self._raw_events[0]), decode_event(self._raw_events[1]))
+        return self._events
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def input_event(self) -> Event | None:
+        """The event the step consumed (None for the start checkpoint)."""
+        return self._decoded()[0]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def output_event(self) -> Event | None:
+        """The event the step returned: what ``run_from`` emits (a StartEvent at seq 0)."""
+        return self._decoded()[1]
 
     @property
     def raw_state(self) -> Any:
