@@ -158,19 +158,21 @@ class SQLStore:
     def put_run(self, run: RunRecord) -> None:
         row = run_row(run)
         try:
-            with self._writer.transaction() as conn:
-                conn.execute(runs.insert(), row)
+            self._writer.execute("run", runs.insert, row)
         except Duplicate:
             raise StoreError(f"run '{run.run_id}' already exists in {self.url}") from None
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         values = run_updates(fields)
-        with self._writer.transaction() as conn:
-            if values:
-                found = conn.execute(update(runs).where(_R.run_id == run_id).values(values))
-                missing = found.rowcount == 0
-            else:
-                missing = conn.execute(select(_R.run_id).where(_R.run_id == run_id)).first() is None
+        if values:
+            names = tuple(sorted(values))
+            missing = self._writer.execute(
+                ("update_run", names),
+                lambda: update(runs).where(_R.run_id == bindparam("_run_id")).values(
+                    {n: bindparam(n) for n in names}),
+                {**values, "_run_id": run_id}) == 0
+        else:
+            missing = self.get_run(run_id) is None
         if missing:
             raise CheckpointNotFound(f"no run with id '{run_id}'")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -176,8 +176,9 @@ class Writer:
             found.update(h for (h,) in cur.fetchall())
         return found
 
-    def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any) -> None:
-        """Insert the blobs not stored yet, the checkpoint row, and the run heartbeat, atomically."""
+    @contextmanager
+    def _raw(self) -> Iterator[Any]:
+        """One transaction on the writer's driver cursor, committed on exit."""
         with self._lock:
             conn = self._connection()
             try:
@@ -189,16 +190,7 @@ class Writer:
             try:
                 if self._sqlite:
                     cur.execute("BEGIN IMMEDIATE")
-                if blobs:
-                    stored = self._existing(cur, list(blobs))
-                    new = [{"hash": h, "data": d.decode(), "size": len(d)}
-                           for h, d in blobs.items() if h not in stored]
-                    if new:
-                        stmt = self._prepared["blobs"]
-                        cur.executemany(stmt.sql, [stmt.params(v) for v in new])
-                for name, values in (("checkpoint", row), ("heartbeat", heartbeat)):
-                    stmt = self._prepared[name]
-                    cur.execute(stmt.sql, stmt.params(values))
+                yield cur
                 raw.commit()
             except BaseException as exc:
                 self._rollback(conn, raw)
@@ -210,6 +202,29 @@ class Writer:
             finally:
                 cur.close()
             self._committed()
+
+    def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any) -> None:
+        """Insert the blobs not stored yet, the checkpoint row, and the run heartbeat, atomically."""
+        with self._raw() as cur:
+            if blobs:
+                stored = self._existing(cur, list(blobs))
+                new = [{"hash": h, "data": d.decode(), "size": len(d)}
+                       for h, d in blobs.items() if h not in stored]
+                if new:
+                    stmt = self._prepared["blobs"]
+                    cur.executemany(stmt.sql, [stmt.params(v) for v in new])
+            for name, values in (("checkpoint", row), ("heartbeat", heartbeat)):
+                stmt = self._prepared[name]
+                cur.execute(stmt.sql, stmt.params(values))
+
+    def execute(self, key: Any, make: Callable[[], ClauseElement], values: Mapping[str, Any]) -> int:
+        """Run one statement (compiled once per ``key``) in its own transaction; its rowcount."""
+        stmt = self._prepared.get(key)
+        if stmt is None:
+            stmt = self._prepared[key] = _Prepared(make(), self._engine)
+        with self._raw() as cur:
+            cur.execute(stmt.sql, stmt.params(values))
+            return int(cur.rowcount)
 
     def _rollback(self, conn: Connection, raw: Any) -> None:
         try:
