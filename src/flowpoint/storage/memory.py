@@ -152,6 +152,10 @@ class MemoryStore:
         )
         return rows
 
+    def _page(self, query: CheckpointQuery | None, limit: int | None, offset: int) -> list[Row]:
+        rows = self._select(query)[offset:]
+        return rows if limit is None else rows[:limit]
+
     def list_checkpoints(
         self,
         query: CheckpointQuery | None = None,
@@ -160,18 +164,13 @@ class MemoryStore:
         with_state: bool = False,
     ) -> list[CheckpointRecord]:
         with self._lock:
-            rows = self._select(query)[offset:]
-            if limit is not None:
-                rows = rows[:limit]
-            return [self._record(r, with_state) for r in rows]
+            return [self._record(r, with_state) for r in self._page(query, limit, offset)]
 
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
     ) -> list[tuple[Any, ...]]:
         with self._lock:
-            rows = self._select(query)[offset:]
-            if limit is not None:
-                rows = rows[:limit]
+            rows = self._page(query, limit, offset)
             out = []
             for r in rows:
                 run = self._runs[r["run_id"]]

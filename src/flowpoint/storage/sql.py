@@ -47,6 +47,21 @@ _TABLE_COLUMNS = [
 ]
 
 
+def _select_checkpoints(columns: list[Any], query: CheckpointQuery | None, limit: int | None,
+                        offset: int) -> Any:
+    """SELECT columns of checkpoints joined with their runs: filtered, in run order then seq."""
+    q = query or CheckpointQuery()
+    order = [_R.started_at, _C.run_id, _C.seq]
+    return (
+        select(*columns)
+        .join_from(checkpoints, runs, _C.run_id == _R.run_id)
+        .where(*_where(q))
+        .order_by(*[col.desc() for col in order] if q.descending else order)
+        .limit(limit)
+        .offset(offset or None)
+    )
+
+
 def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
@@ -231,33 +246,15 @@ class SQLStore:
         offset: int = 0,
         with_state: bool = False,
     ) -> list[CheckpointRecord]:
-        q = query or CheckpointQuery()
-        order = [_R.started_at, _C.run_id, _C.seq]
         columns = _RECORD_COLUMNS + ([_C.state_manifest] if with_state else [])
-        stmt = (
-            select(*columns)
-            .join_from(checkpoints, runs, _C.run_id == _R.run_id)
-            .where(*_where(q))
-            .order_by(*[col.desc() for col in order] if q.descending else order)
-            .limit(limit)
-            .offset(offset or None)
-        )
+        stmt = _select_checkpoints(columns, query, limit, offset)
         with self._read() as conn:
             return self._records(conn, conn.execute(stmt).all(), with_state)
 
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
     ) -> list[tuple[Any, ...]]:
-        q = query or CheckpointQuery()
-        order = [_R.started_at, _C.run_id, _C.seq]
-        stmt = (
-            select(*_TABLE_COLUMNS)
-            .join_from(checkpoints, runs, _C.run_id == _R.run_id)
-            .where(*_where(q))
-            .order_by(*[col.desc() for col in order] if q.descending else order)
-            .limit(limit)
-            .offset(offset or None)
-        )
+        stmt = _select_checkpoints(_TABLE_COLUMNS, query, limit, offset)
         with self._read() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
 
