@@ -1,8 +1,5 @@
-"""Single corrupt rows, one test each: what must hold, and (strict xfail) what is wrong today.
-
-The xfail tests assert the behaviour the design asks for and name where the fix goes. When a fix
-lands the test passes, strict xfail turns that into a failure, and the marker (and the carve-out
-in test_hostile_rows.py it names, if any) is to be removed.
+"""One corrupt or hostile row at a time: listing, HTML and the explorer cope, the user sees why,
+and run_from refuses (with a FlowpointError naming the checkpoint) rather than resume wrong data.
 """
 
 from __future__ import annotations
@@ -15,15 +12,11 @@ from typing import Any
 
 import pytest
 
-from flowpoint import FlowpointError, UnknownEventType, WorkflowCheckpointer
+from flowpoint import CorruptCheckpoint, UnknownEventType, WorkflowCheckpointer
 from flowpoint.demo import JokeFlow
 from flowpoint.storage import RunRecord
 
 XSS_ID = "<script>alert(1)</script>"
-
-
-def xfail(reason: str) -> Any:
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 @pytest.fixture
@@ -45,10 +38,6 @@ def sql(path: Path, statement: str, *params: Any) -> None:
         conn.close()
 
 
-@xfail("checkpoints/checkpointer.py run_from: a ctx_state that failed to load ({'$corrupt': ...},"
-       " e.g. truncated state_manifest or a missing blob) is restored as an empty state and the "
-       "run goes on with wrong data; it should raise a FlowpointError naming the checkpoint, and "
-       "Checkpoint.problems (model.py) should list the corrupt state")
 @pytest.mark.parametrize("manifest", ['{"store": {"a"', '{"$blob": "0000"}'])
 async def test_run_from_refuses_a_checkpoint_whose_state_is_corrupt(
         jokes: Any, manifest: str) -> None:
@@ -57,46 +46,46 @@ async def test_run_from_refuses_a_checkpoint_whose_state_is_corrupt(
         ckpts[1].id_)
     ckpt = ckptr.get(ckpts[1].id_)
     assert "$corrupt" in ckpt.ctx_state
-    assert any("state" in p for p in ckpt.problems), ckpt.problems
-    with pytest.raises(FlowpointError):
+    assert any(p.startswith("ctx_state") for p in ckpt.problems), ckpt.problems
+    assert all(html.escape(p) in ckpt._repr_html_() for p in ckpt.problems)
+    with pytest.raises(CorruptCheckpoint, match=ckpt.id_[:8]):
         ckptr.run_from(ckpt)
+    assert len(ckptr.runs) == 1  # refused before any run was recorded
 
 
-@xfail("checkpoints/model.py Checkpoint.ctx_state returns whatever the manifest decodes to; a "
-       "stored number or string makes _repr_html_ (render.py: ctx_state.get) raise "
-       "AttributeError; ctx_state should replace a non-dict with {'$corrupt': 'not an object'}")
 @pytest.mark.parametrize("manifest", ["5", '"text"'])
 async def test_a_state_that_is_not_an_object_is_shown_as_corrupt(jokes: Any, manifest: str) -> None:
     ckptr, ckpts, path = jokes
     sql(path, "UPDATE flowpoint_checkpoints SET state_manifest = ? WHERE id = ?", manifest,
         ckpts[1].id_)
     ckpt = ckptr.get(ckpts[1].id_)
-    assert "$corrupt" in ckpt._repr_html_()
+    assert set(ckpt.ctx_state) == {"$corrupt"} and ckpt.problems
+    assert "not an object" in ckpt._repr_html_()
+    with pytest.raises(CorruptCheckpoint, match=ckpt.id_[:8]):
+        ckptr.run_from(ckpt)
 
 
-@xfail("checkpoints/checkpointer.py run_from: a state of the wrong shape ({'store': [1, 2]}, "
-       "queues holding non-events, ...) raises bare AttributeError/TypeError from Context.restore "
-       "or fails the new run inside a step; validate the decoded state and raise a "
-       "FlowpointError naming the checkpoint")
 @pytest.mark.parametrize("manifest", ['{"store": [1, 2]}', '{"queues": {"critique_joke": [5]}}',
                                       '{"collect_buffers": {"a": 5}}'])
-async def test_run_from_refuses_a_state_of_the_wrong_shape_with_a_flowpoint_error(
+async def test_run_from_refuses_a_state_of_the_wrong_shape_naming_the_checkpoint(
         jokes: Any, manifest: str) -> None:
     ckptr, ckpts, path = jokes
     sql(path, "UPDATE flowpoint_checkpoints SET state_manifest = ? WHERE id = ?", manifest,
         ckpts[1].id_)
-    with pytest.raises(FlowpointError):
-        await ckptr.run_from(ckpts[1].id_)
+    with pytest.raises(CorruptCheckpoint, match=ckpts[1].id_[:8]):
+        ckptr.run_from(ckpts[1].id_)
+    assert len(ckptr.runs) == 1
 
 
-@xfail("checkpoints/checkpointer.py run_from only refuses UnknownEvent as the output event or in "
-       "the queues; one in ctx.store or a collect buffer is restored as is, so a step receives an "
-       "UnknownEvent placeholder instead of its class; refuse those too (UnknownEventType)")
-async def test_run_from_refuses_unknown_events_anywhere_in_the_restored_state(jokes: Any) -> None:
+@pytest.mark.parametrize("part", ["store", "collect_buffers"])
+async def test_run_from_refuses_unknown_events_anywhere_in_the_restored_state(
+        jokes: Any, part: str) -> None:
     ckptr, ckpts, _ = jokes
     rec = ckptr.store.get_checkpoint(ckpts[1].id_)
     state = dict(rec.ctx_state)
-    state["store"] = {"kept": {"__event__": "nowhere.Thing", "data": {}}}
+    unknown = {"__event__": "nowhere.Thing", "data": {}}
+    state[part] = ({"kept": unknown} if part == "store" else
+                   {"critique_joke": {"nowhere.Thing": [unknown]}})
     ckptr.store.put_run(RunRecord(run_id="r-unknown", workflow="JokeFlow", status="failed",
                                   started_at=rec.created_at))
     ckptr.store.put_checkpoint(dataclasses.replace(rec, id="c-unknown", run_id="r-unknown",
@@ -119,9 +108,6 @@ async def test_a_run_error_of_the_wrong_shape_does_not_hide_every_run(
     run._repr_html_()
 
 
-@xfail("checkpoints/model.py Run._repr_html_ shows a corrupt error as 'None: None' (it reads "
-       "only error['type'] and error['message']); show the '$corrupt' reason so the user sees "
-       "why")
 @pytest.mark.parametrize("value", ['{"type": "Bo', "[1, 2]"])
 async def test_a_corrupt_run_error_shows_why(jokes: Any, value: str) -> None:
     ckptr, ckpts, path = jokes
@@ -165,9 +151,6 @@ async def test_a_timestamp_out_of_range_does_not_break_listing(
     assert len(ckptr.to_dataframe()) == 3
 
 
-@xfail("notebook/explorer_actions.py ExplorerActions._diff and _on_pin put id prefixes "
-       "(b.id_[:8], b.run_id[:8], b.parent_id[:8], ckpt.id_[:8]) into HINT HTML without esc(); "
-       "test_hostile_rows.py lets these through (KNOWN_EXPLORER_LEAKS) until this is fixed")
 async def test_the_explorer_escapes_ids_in_its_hints(tmp_path: Path) -> None:
     from flowpoint.notebook.explorer import CheckpointExplorer
 
