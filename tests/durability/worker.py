@@ -178,6 +178,17 @@ def delete_while_written(url: str, stop_file: str) -> None:
     emit({"rounds": rounds, "deleted": deleted, "pruned": pruned})
 
 
+def open_store_when_told(url: str) -> None:
+    """Open a store (migrating it if it is old) when a line arrives on stdin; report what is in
+    it. Says "loaded" first, so the test can time the opening itself."""
+    emit({"loaded": True})
+    sys.stdin.readline()
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=url)
+    emit({"checkpoints": ckptr.store.count_checkpoints(),
+          "jokes": len(ckptr.filter_checkpoints(output_event_type="JokeEvent"))})
+    ckptr.store.close()
+
+
 def read_while_written(url: str, stop_file: str) -> None:
     """Read the whole store (states too) over and over until ``stop_file`` exists; every read
     must be consistent: each run's checkpoints a prefix 0..n-1, states whole, events decoded."""
@@ -249,6 +260,8 @@ def main(argv: list[str]) -> None:
         asyncio.run(slow_many(url, int(args[0]), int(args[1])))
     elif command == "deleter":
         delete_while_written(url, args[0])
+    elif command == "open":
+        open_store_when_told(url)
     elif command == "reader":
         read_while_written(url, args[0])
     elif command == "writer_only":
