@@ -264,3 +264,25 @@ async def test_events_inside_store_and_fields_keep_their_classes(tmp_path):
     assert type(state["last"]) is JokeEvent and state["pair"] == ("a", 1)
     res = last.output_event.result
     assert type(res) is Nested and type(res.inner) is JokeEvent and res.tags == ("x",)
+
+
+async def test_a_new_workflow_keeps_step_settings_and_enables_its_new_steps(ckptr):
+    class Other(Workflow):
+        @step
+        async def first(self, ev: StartEvent) -> JokeEvent:
+            return JokeEvent(joke="x")
+
+        @step
+        async def critique_joke(self, ev: JokeEvent) -> StopEvent:
+            return StopEvent(result="ok")
+
+    ckptr.disable_checkpoint("critique_joke")
+    ckptr.workflow = JokeFlow()
+    assert ckptr.enabled_checkpoints == {"generate_joke"}
+    ckptr.workflow = Other()
+    assert ckptr.enabled_checkpoints == {"first"}
+    ckptr.enable_checkpoint("critique_joke")
+    h = ckptr.run()
+    await h
+    assert [c.last_completed_step for c in ckptr.checkpoints[h.run_id]] == [
+        None, "first", "critique_joke"]

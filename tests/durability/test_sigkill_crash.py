@@ -237,10 +237,6 @@ async def test_a_run_killed_while_waiting_for_a_human_is_interrupted_and_asks_ag
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "checkpoints/checkpointer.py get_run does not call _mark_stale_runs (only runs and query do),"
-    " so a checkpointer opened before the owner died reports the dead run as 'waiting'/'running'"
-    " from get_run (and the explorer's detail view, which reads it) until something lists runs"))
 async def test_get_run_on_an_open_checkpointer_sees_the_owner_die(
         tmp_path: Path, workers: list[Any]) -> None:
     url = sqlite_url(tmp_path)

@@ -80,7 +80,9 @@ class WorkflowCheckpointer:
 
     @workflow.setter
     def workflow(self, workflow: Workflow) -> None:
-        workflow.steps()
+        """Steps the old workflow had keep their enabled/disabled setting; new steps are enabled."""
+        old, new = set(self._workflow.steps()), set(workflow.steps())
+        self._enabled = (self._enabled & new) | (new - old)
         self._workflow = workflow
 
     @property
@@ -267,6 +269,10 @@ class WorkflowCheckpointer:
                 raise CheckpointNotFound(f"no run with id or unique prefix {run_id!r} "
                                          f"({len(matches)} match)")
             rec = matches[0]
+        if rec.status in ("running", "waiting") and rec.run_id not in self._handlers \
+                and owner_is_gone(rec.owner):
+            self.store.update_run(rec.run_id, status="interrupted")
+            rec = self.store.get_run(rec.run_id) or rec
         return Run.from_record(rec)
 
     def _mark_stale_runs(self) -> None:
