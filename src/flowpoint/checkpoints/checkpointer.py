@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from .model import Checkpoint, Run
 from .recorder import Recorder
 from .restore import check_decoded_state, check_raw_state
 
-_LIVE: list[WorkflowCheckpointer] = []
+_LIVE: list[weakref.ref[WorkflowCheckpointer]] = []
 
 
 def _types(value: Any) -> tuple[str, ...] | None:
@@ -70,7 +71,8 @@ class WorkflowCheckpointer:
         self._handlers: dict[str, WorkflowHandler] = {}
         self._listeners: list[Callable[[str, str, Any], None]] = []
         self._mark_stale_runs()
-        _LIVE.append(self)
+        _LIVE[:] = [r for r in _LIVE if r() is not None]
+        _LIVE.append(weakref.ref(self))
 
     # --- workflow and which steps checkpoint ----------------------------------------------------
     @property
@@ -324,4 +326,8 @@ def _refuse_unknown(ev: Any, ckpt: Checkpoint, what: str) -> None:
 
 def latest_checkpointer() -> WorkflowCheckpointer | None:
     """The checkpointer most recently created in this process (what magics use by default)."""
-    return _LIVE[-1] if _LIVE else None
+    for ref in reversed(_LIVE):
+        ckptr = ref()
+        if ckptr is not None:
+            return ckptr
+    return None
