@@ -10,26 +10,8 @@ from explorer_helpers import Plan, PlanFlow, click_mark, row_of
 
 from flowpoint import CheckpointNotFound, WorkflowCheckpointer
 from flowpoint.demo import JokeEvent, JokeFlow
-from flowpoint.notebook.explorer import DIFF, CheckpointExplorer
+from flowpoint.notebook.explorer import DIFF
 from flowpoint.runtime.events import EVENT_REGISTRY, event_key
-
-
-@pytest.fixture
-def store(tmp_path):
-    return f"sqlite:///{tmp_path}/x.db"
-
-
-@pytest.fixture
-def explorers():
-    made: list[CheckpointExplorer] = []
-
-    def make(ckptr, **kw):
-        made.append(CheckpointExplorer(ckptr, **kw))
-        return made[-1]
-
-    yield make
-    for e in made:
-        e.close()
 
 
 @pytest.fixture

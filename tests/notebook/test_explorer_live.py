@@ -12,24 +12,6 @@ from flowpoint.demo import ReviewFlow
 from flowpoint.notebook.explorer import CheckpointExplorer
 
 
-@pytest.fixture
-def store(tmp_path):
-    return f"sqlite:///{tmp_path}/x.db"
-
-
-@pytest.fixture
-def explorers():
-    made: list[CheckpointExplorer] = []
-
-    def make(ckptr, **kw):
-        made.append(CheckpointExplorer(ckptr, **kw))
-        return made[-1]
-
-    yield make
-    for e in made:
-        e.close()
-
-
 async def test_a_waiting_run_shows_its_prompt_and_the_answer_completes_it(store, explorers):
     ckptr = WorkflowCheckpointer(ReviewFlow(), store=store)
     e = explorers(ckptr)

@@ -271,17 +271,21 @@ class WorkflowCheckpointer:
                 raise CheckpointNotFound(f"no run with id or unique prefix {run_id!r} "
                                          f"({len(matches)} match)")
             rec = matches[0]
-        if rec.status in ("running", "waiting") and rec.run_id not in self._handlers \
-                and owner_is_gone(rec.owner):
-            self.store.update_run(rec.run_id, status="interrupted")
+        if rec.status in ("running", "waiting") and self._interrupt_if_gone(rec):
             rec = self.store.get_run(rec.run_id) or rec
         return Run.from_record(rec)
 
     def _mark_stale_runs(self) -> None:
         """Runs whose process died mid-run are marked "interrupted" so they can be resumed."""
         for rec in self.store.list_runs(statuses=("running", "waiting")):
-            if rec.run_id not in self._handlers and owner_is_gone(rec.owner):
-                self.store.update_run(rec.run_id, status="interrupted")
+            self._interrupt_if_gone(rec)
+
+    def _interrupt_if_gone(self, rec: RunRecord) -> bool:
+        """Mark a run "interrupted" if the process that ran it is gone; True if it was."""
+        if rec.run_id in self._handlers or not owner_is_gone(rec.owner):
+            return False
+        self.store.update_run(rec.run_id, status="interrupted")
+        return True
 
     def last_checkpoint(self, run_id: str) -> Checkpoint:
         """The latest checkpoint of a run: where to resume a failed or interrupted run."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import pickle
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
@@ -136,15 +137,21 @@ class JsonCodec:
 
     name = "json"
 
-    def encode_state(self, state: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for part, value in state.items():
-            path = "ctx.store" if part == "store" else f"ctx_state.{part}"
-            if part == "store":
-                out[part] = {k: encode_value(v, f"ctx.store[{k!r}]") for k, v in value.items()}
-            else:
-                out[part] = encode_value(value, path)
-        return out
+    def encode_state(self, state: dict[str, Any],
+                     event: Callable[[Event | None], Any] | None = None) -> dict[str, Any]:
+        """A snapshot as JSON-able data; ``event`` encodes its events (a caching one is faster)."""
+        ev = event or self.encode_event
+        return {
+            "store": {k: encode_value(v, f"ctx.store[{k!r}]") for k, v in state["store"].items()},
+            "queues": {s: [ev(e) for e in evs] for s, evs in state["queues"].items()},
+            "in_progress": {s: [ev(e) for e in evs] for s, evs in state["in_progress"].items()},
+            "collect_buffers": {s: {k: [ev(e) for e in evs] for k, evs in b.items()}
+                                for s, b in state["collect_buffers"].items()},
+            "accepted_events": state["accepted_events"],
+            "event_log": [ev(e) for e in state["event_log"]],
+            "pending_input": ev(state["pending_input"]),
+            "is_running": state["is_running"],
+        }
 
     def decode_state(self, data: dict[str, Any]) -> dict[str, Any]:
         return {k: decode_value(v) for k, v in data.items()}
@@ -161,9 +168,10 @@ class PickleCodec(JsonCodec):
 
     name = "pickle"
 
-    def encode_state(self, state: dict[str, Any]) -> dict[str, Any]:
+    def encode_state(self, state: dict[str, Any],
+                     event: Callable[[Event | None], Any] | None = None) -> dict[str, Any]:
         try:
-            return super().encode_state(state)
+            return super().encode_state(state, event)
         except SerializationError:
             return {"__pickle__": base64.b64encode(pickle.dumps(state)).decode("ascii")}
 

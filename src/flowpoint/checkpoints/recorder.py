@@ -77,28 +77,11 @@ class Recorder:
         self._encoded[id(ev)] = (ev, data)
         return data
 
-    def _state(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        if type(self.codec) is not JsonCodec:
-            return self.codec.encode_state(snapshot)
-        ev = self._event
-        return {
-            "store": {k: encode_value(v, f"ctx.store[{k!r}]")
-                      for k, v in snapshot["store"].items()},
-            "queues": {s: [ev(e) for e in evs] for s, evs in snapshot["queues"].items()},
-            "in_progress": {s: [ev(e) for e in evs] for s, evs in snapshot["in_progress"].items()},
-            "collect_buffers": {s: {k: [ev(e) for e in evs] for k, evs in b.items()}
-                                for s, b in snapshot["collect_buffers"].items()},
-            "accepted_events": snapshot["accepted_events"],
-            "event_log": [ev(e) for e in snapshot["event_log"]],
-            "pending_input": ev(snapshot["pending_input"]),
-            "is_running": snapshot["is_running"],
-        }
-
     def _record(self, runner: Runner, step: str | None, input_event: Event | None,
                 output_event: Event | None, duration_s: float | None,
                 metadata: dict[str, Any]) -> None:
         try:
-            state = self._state(runner.ctx.snapshot())
+            state = self.codec.encode_state(runner.ctx.snapshot(), self._event)
             meta = encode_value(metadata, "ctx.checkpoint(metadata)")
         except SerializationError as exc:
             where = f"after step {step!r}" if step else "at the start"

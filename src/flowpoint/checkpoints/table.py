@@ -8,23 +8,6 @@ from typing import Any
 from ..storage.base import CheckpointStore
 from ..storage.records import CheckpointQuery
 
-COLUMNS = {
-    "checkpoint_id": "string",
-    "run_id": "string",
-    "seq": "int64",
-    "step": "string",
-    "input_type": "string",
-    "output_type": "string",
-    "status": "category",
-    "workflow": "string",
-    "created_at": "datetime64[ns, UTC]",
-    "step_duration_s": "float64",
-    "metadata": "object",
-    "parent_id": "string",
-    "origin_checkpoint_id": "string",
-    "edited": "bool",
-}
-
 
 def _metadata(text: Any) -> Any:
     if text is None or text == "{}":
