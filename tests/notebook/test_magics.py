@@ -277,3 +277,18 @@ async def test_explore_on_the_default_store_shows_runs_and_refuses_resume(ip, tm
     assert "needs a workflow" in explorer.status.value
     assert len(ip.run_line_magic("runs", "")) == 1
     explorer.close()
+
+
+def test_magics_take_the_checkpointer_positionally(ip, capsys):
+    cell(ip, SETUP + "\nother = WorkflowCheckpointer(workflow=JokeFlow(), store='sqlite:///o.db')")
+    frame = ip.run_line_magic("checkpoints", "ckptr --step generate_joke")
+    assert len(frame) == 3
+    assert len(ip.run_line_magic("runs", "ckptr")) == 3
+    assert len(ip.run_line_magic("runs", "other")) == 0
+    ids = ip.run_line_magic("checkpoints", "ckptr")["checkpoint_id"]
+    assert ip.run_line_magic("ckpt_diff", f"ckptr {ids.iloc[1][:8]} {ids.iloc[2][:8]}").b.id_ == \
+        ids.iloc[2]
+    run = ip.run_line_magic("run_from", f"ckptr {ids.iloc[1][:8]} --wait")
+    assert run.status == "completed" and run.origin_checkpoint_id == ids.iloc[1]
+    line = one_error_line(ip, capsys, "%runs ckptr --ckptr other")
+    assert "two checkpointers named" in line

@@ -22,6 +22,7 @@ from .liveness import owner_is_gone, process_owner
 from .model import Checkpoint, Run
 from .recorder import Recorder
 from .restore import check_decoded_state, check_raw_state
+from .state_edit import apply_state_edit
 
 _LIVE: list[weakref.ref[WorkflowCheckpointer]] = []
 
@@ -111,21 +112,68 @@ class WorkflowCheckpointer:
 
     # --- running --------------------------------------------------------------------------------
     def run(self, ctx: Context | None = None, start_event: StartEvent | None = None,
-            **kwargs: Any) -> WorkflowHandler:
-        """Start a checkpointed run; ``await`` the handler for the result."""
+            pause_before: Iterable[str] | str | None = None, **kwargs: Any) -> WorkflowHandler:
+        """Start a checkpointed run; ``await`` the handler for the result.
+
+        ``pause_before``: step names (breakpoints); the run stops with status ``paused`` at the
+        checkpoint before the first of them would run. Continue it with ``resume(run_id)``.
+        """
+        breaks = self._breakpoints(pause_before)
         ev = start_event if start_event is not None else StartEvent(**kwargs)
-        return self._launch(ev, ctx=ctx)
+        return self._launch(ev, ctx=ctx, pause_before=breaks)
 
     def run_from(self, checkpoint: Checkpoint | str, output_event: Event | dict | None = None,
+                 state: dict[str, Any] | None = None,
+                 pause_before: Iterable[str] | str | None = None,
                  **kwargs: Any) -> WorkflowHandler:
         """Resume in a new run from ``checkpoint`` (object, id or unique id prefix).
 
         The store, buffers and event log are restored, events queued or in progress for other
         steps are re-queued, then the checkpoint's output event (or ``output_event``, a validated
-        edit of it) is emitted. The stored checkpoint is never changed.
+        edit of it) is emitted. ``state`` sets ``ctx.store`` keys first (a typed state is
+        validated by its model); both edits are recorded in the new run's ``edited``. The stored
+        checkpoint is never changed.
         """
-        ckpt_id = checkpoint.id_ if isinstance(checkpoint, Checkpoint) else str(checkpoint)
-        ckpt = self.get(ckpt_id)
+        breaks = self._breakpoints(pause_before)
+        ckpt = self.get(checkpoint.id_ if isinstance(checkpoint, Checkpoint) else str(checkpoint))
+        ctx, requeue, first, edited = self._restore(ckpt, output_event, state, kwargs)
+        first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
+        return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
+                            first_seq=first_seq, pause_before=breaks)
+
+    def resume(self, run_id: str, output_event: Event | dict | None = None,
+               state: dict[str, Any] | None = None,
+               pause_before: Iterable[str] | str | None = None) -> WorkflowHandler:
+        """Continue a paused run (stopped at a breakpoint) under its own run id, from its last
+        checkpoint, optionally with edits; works in a later process too.
+
+        ``pause_before`` sets the breakpoints of the continued run (none by default).
+        """
+        run = self.get_run(run_id)
+        if run.status != "paused":
+            raise InvalidEdit(f"run {run.run_id[:8]} is {run.status}, not paused; resume() "
+                              f"continues a run stopped by pause_before=. Use run_from(its "
+                              f"checkpoint) to start a new run from any checkpoint")
+        breaks = self._breakpoints(pause_before)
+        ckpt = self.last_checkpoint(run.run_id)
+        ctx, requeue, first, edited = self._restore(ckpt, output_event, state, {})
+        if edited:
+            edited = {**(run.edited or {}), **edited}
+        return self._launch(first, ctx=ctx, requeue=requeue, edited=edited or run.edited,
+                            first_seq=ckpt.seq + 1, pause_before=breaks, continue_run=run,
+                            parent=ckpt)
+
+    def _breakpoints(self, pause_before: Iterable[str] | str | None) -> frozenset[str]:
+        if pause_before is None:
+            return frozenset()
+        names = frozenset([pause_before] if isinstance(pause_before, str) else pause_before)
+        self._check_steps(names)
+        return names
+
+    def _restore(self, ckpt: Checkpoint, output_event: Event | dict | None,
+                 state_edit: dict[str, Any] | None, kwargs: dict[str, Any]
+                 ) -> tuple[Context, dict[str, list[Event]], Event | None, dict[str, Any] | None]:
+        """A context restored from ``ckpt`` with the edits applied: (ctx, requeue, first, edited)."""
         workflow = self._workflow
         steps = workflow.steps()
         if ckpt.last_completed_step is not None and ckpt.last_completed_step not in steps:
@@ -138,8 +186,9 @@ class WorkflowCheckpointer:
         check_raw_state(ckpt.id_, ckpt.raw_state)
         state = self.codec.decode_state(ckpt.raw_state)
         check_decoded_state(ckpt.id_, state)
+        store, store_edit = apply_state_edit(state.get("store") or {}, state_edit)
         ctx = Context(workflow)
-        requeue = ctx.restore(state)
+        requeue = ctx.restore({**state, "store": store})
         for step_name in requeue:
             if step_name not in steps:
                 raise StepNotInWorkflow(
@@ -150,23 +199,30 @@ class WorkflowCheckpointer:
         if first is None and not requeue:
             raise InvalidEdit(f"checkpoint {ckpt.id_[:8]} has no output event and nothing in "
                               f"flight, so a run from it would do nothing; pass output_event=...")
-        first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
-        return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
-                            first_seq=first_seq)
+        if store_edit is not None:
+            edited = {**(edited or {}), "state": store_edit}
+        return ctx, requeue, first, edited
 
     def _launch(self, first: Event | None, *, ctx: Context | None = None,
                 requeue: dict[str, list[Event]] | None = None, origin: Checkpoint | None = None,
-                edited: dict[str, Any] | None = None, first_seq: int = 0) -> WorkflowHandler:
+                edited: dict[str, Any] | None = None, first_seq: int = 0,
+                pause_before: frozenset[str] = frozenset(), continue_run: Run | None = None,
+                parent: Checkpoint | None = None) -> WorkflowHandler:
         workflow = self._workflow
         workflow.steps()
-        run_id = str(uuid.uuid4())
+        run_id = continue_run.run_id if continue_run is not None else str(uuid.uuid4())
+        parent = parent or origin
         recorder = Recorder(self.store, self.codec, run_id, self._enabled.__contains__,
-                            first_seq=first_seq, parent_id=origin.id_ if origin else None,
-                            on_change=self._notify)
-        self.store.put_run(RunRecord(
-            run_id=run_id, workflow=workflow.name, status="running", started_at=time.time(),
-            origin_checkpoint_id=origin.id_ if origin else None, edited=edited,
-            owner=process_owner(), heartbeat_at=time.time()))
+                            first_seq=first_seq, parent_id=parent.id_ if parent else None,
+                            on_change=self._notify, pause_before=pause_before)
+        if continue_run is not None:
+            self.store.update_run(run_id, status="running", ended_at=None, edited=edited,
+                                  owner=process_owner(), heartbeat_at=time.time())
+        else:
+            self.store.put_run(RunRecord(
+                run_id=run_id, workflow=workflow.name, status="running", started_at=time.time(),
+                origin_checkpoint_id=origin.id_ if origin else None, edited=edited,
+                owner=process_owner(), heartbeat_at=time.time()))
         try:
             handler = workflow._launch(first, ctx=ctx, requeue=requeue, observer=recorder,
                                        run_id=run_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import SerializationError
 from ..runtime.context import Invocation
-from ..runtime.events import Event, event_key
+from ..runtime.events import Event, StopEvent, event_key
 from ..runtime.runner import Runner
 from ..storage.base import CheckpointStore
 from ..storage.records import CheckpointRecord
@@ -29,6 +29,7 @@ class Recorder:
         first_seq: int = 0,
         parent_id: str | None = None,
         on_change: Callable[[str, str, Any], None] | None = None,
+        pause_before: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.codec = codec
@@ -37,21 +38,37 @@ class Recorder:
         self.next_seq = first_seq
         self.parent_id = parent_id
         self.on_change = on_change
+        self.pause_before = pause_before
         self._encoded: dict[int, tuple[Event, Any]] = {}
 
     # --- RunObserver ----------------------------------------------------------------------------
     def on_start_event(self, runner: Runner, start_event: Event) -> None:
-        self._record(runner, None, None, start_event, None, {})
+        before = self._breakpoint(runner, start_event)
+        self._record(runner, None, None, start_event, None, {}, before)
+        if before is not None:
+            runner.pause(before)
 
     def on_step_done(self, runner: Runner, step: str, input_event: Event,
                      output_event: Event | None, duration_s: float, invocation: Invocation) -> None:
-        if invocation.forced or self.is_enabled(step):
+        before = self._breakpoint(runner, output_event)
+        if invocation.forced or self.is_enabled(step) or before is not None:
             self._record(runner, step, input_event, output_event, duration_s,
-                         invocation.metadata or {})
+                         invocation.metadata or {}, before)
+        if before is not None:
+            runner.pause(before)
+
+    def _breakpoint(self, runner: Runner, ev: Event | None) -> str | None:
+        """The breakpoint step that ``ev`` is about to reach, if any (the run pauses there)."""
+        if ev is None or not self.pause_before or runner.paused_before is not None:
+            return None
+        for name, spec in runner.steps.items():
+            if name in self.pause_before and isinstance(ev, spec.accepts):
+                return name
+        return None
 
     def on_status(self, runner: Runner, status: str, **info: Any) -> None:
         fields: dict[str, Any] = {"status": status}
-        if status in ("completed", "failed", "cancelled"):
+        if status in ("completed", "failed", "cancelled", "paused"):
             fields["ended_at"] = time.time()
         if "error" in info:
             err: BaseException = info["error"]
@@ -79,9 +96,14 @@ class Recorder:
 
     def _record(self, runner: Runner, step: str | None, input_event: Event | None,
                 output_event: Event | None, duration_s: float | None,
-                metadata: dict[str, Any]) -> None:
+                metadata: dict[str, Any], paused_before: str | None = None) -> None:
+        snapshot = runner.ctx.snapshot()
+        if isinstance(output_event, StopEvent) or paused_before is not None:
+            snapshot["is_running"] = False  # the run ends (or pauses) right after this checkpoint
         try:
-            state = self.codec.encode_state(runner.ctx.snapshot(), self._event)
+            state = self.codec.encode_state(snapshot, self._event)
+            if paused_before is not None and "__pickle__" not in state:
+                state["paused_before"] = paused_before
             meta = encode_value(metadata, "ctx.checkpoint(metadata)")
         except SerializationError as exc:
             where = f"after step {step!r}" if step else "at the start"

@@ -1,6 +1,6 @@
 """The ``%checkpoints``, ``%runs``, ``%ckpt_diff``, ``%run_from`` and ``%explore`` line magics.
 
-Each works on a checkpointer: the variable named by ``--ckptr``, else the one most recently created
+Each works on a checkpointer: the variable named first (``%explore ck``) or by ``--ckptr``, else the one most recently created
 in this session, else a read-only :class:`StoreView` of the default store. Errors are one line.
 """
 
@@ -169,6 +169,21 @@ async def _await(handler: WorkflowHandler) -> Any:
 class FlowpointMagics(Magics):
     """Line magics over a checkpointer: tables of checkpoints and runs, diffs, resume, explorer."""
 
+    def _args(self, magic: Any, line: str) -> Any:
+        """Parse ``line``; a first word naming a checkpointer variable counts as ``--ckptr``."""
+        words = line.split(None, 1)
+        ns = self.shell.user_ns if self.shell is not None else {}
+        if words and words[0].isidentifier() and isinstance(ns.get(words[0]),
+                                                            WorkflowCheckpointer):
+            rest = words[1] if len(words) > 1 else ""
+            args = parse_argstring(magic, rest)
+            if args.ckptr and args.ckptr != words[0]:
+                raise UsageError(f"two checkpointers named: {words[0]!r} and --ckptr "
+                                 f"{args.ckptr!r}; name one")
+            args.ckptr = words[0]
+            return args
+        return parse_argstring(magic, line)
+
     def _ckptr(self, name: str | None) -> WorkflowCheckpointer:
         """The checkpointer a magic works on (see the module docstring)."""
         if name:
@@ -194,7 +209,7 @@ class FlowpointMagics(Magics):
     @line_magic
     def checkpoints(self, line: str = "") -> pd.DataFrame:
         """One row per checkpoint as a pandas DataFrame, filtered in the store (filters AND)."""
-        args = parse_argstring(self.checkpoints, line)
+        args = self._args(self.checkpoints, line)
         ckptr = self._ckptr(args.ckptr)
         run = _list(args.run)
         try:
@@ -217,7 +232,7 @@ class FlowpointMagics(Magics):
     @line_magic
     def runs(self, line: str = "") -> pd.DataFrame:
         """One row per run: status, times, duration, origin checkpoint, error."""
-        args = parse_argstring(self.runs, line)
+        args = self._args(self.runs, line)
         ckptr = self._ckptr(args.ckptr)
         wanted = _list(args.status)
         wanted = {wanted} if isinstance(wanted, str) else set(wanted or ())
@@ -234,7 +249,7 @@ class FlowpointMagics(Magics):
     @line_magic
     def ckpt_diff(self, line: str = "") -> CheckpointDiff:
         """What changed from checkpoint A to checkpoint B (events, metadata, context state)."""
-        args = parse_argstring(self.ckpt_diff, line)
+        args = self._args(self.ckpt_diff, line)
         ckptr = self._ckptr(args.ckptr)
         try:
             return diff(ckptr.get(args.a), ckptr.get(args.b))
@@ -253,7 +268,7 @@ class FlowpointMagics(Magics):
         Returns the handler (``await`` it in the next cell); with ``--wait`` blocks and returns
         the finished :class:`Run`.
         """
-        args = parse_argstring(self.run_from, line)
+        args = self._args(self.run_from, line)
         ckptr = self._ckptr(args.ckptr)
         try:
             handler = _launch(ckptr, args.checkpoint)
@@ -269,7 +284,7 @@ class FlowpointMagics(Magics):
     @line_magic
     def explore(self, line: str = "") -> Any:
         """The checkpoint explorer widget: timeline, table, detail, diff, edit and resume."""
-        args = parse_argstring(self.explore, line)
+        args = self._args(self.explore, line)
         ckptr = self._ckptr(args.ckptr)
         from .explorer import CheckpointExplorer
 

@@ -33,7 +33,7 @@ class RunObserver(Protocol):
         """Called when a step returns, before its output event is dispatched."""
 
     def on_status(self, runner: Runner, status: str, **info: Any) -> None:
-        """running / waiting / completed (result=) / failed (error=) / cancelled."""
+        """running / waiting / completed (result=) / failed (error=) / cancelled / paused."""
 
 
 class Runner:
@@ -57,6 +57,7 @@ class Runner:
         self.finished = False
         self.status = "running"
         self.pending_input: Event | None = None
+        self.paused_before: str | None = None
         self.stream: asyncio.Queue[Any] = asyncio.Queue()
         self._queues: dict[str, asyncio.Queue[Event]] = {}
         self._queued = 0
@@ -152,6 +153,15 @@ class Runner:
         if self.observer is not None:
             self.observer.on_status(self, status, **info)
 
+    def pause(self, before_step: str) -> None:
+        """Stop the run, status "paused", before the event of the current hook is dispatched.
+
+        Called by an observer from ``on_start_event`` / ``on_step_done`` (a breakpoint); the run's
+        last checkpoint holds everything needed to continue it later.
+        """
+        self.paused_before = before_step
+        self._finish(result=_PAUSED)
+
     def _finish(self, result: Any = None, error: BaseException | None = None) -> None:
         if self._done is None or self._done.done():
             return
@@ -170,7 +180,7 @@ class Runner:
                     self._enqueue(name, ev)
             if isinstance(first_event, StartEvent) and self.observer is not None:
                 self.observer.on_start_event(self, first_event)
-            if first_event is not None:
+            if first_event is not None and self.paused_before is None:
                 self.dispatch(first_event)
             self._check_idle()
             stop = await asyncio.wait_for(asyncio.shield(self._done), self.timeout)
@@ -194,6 +204,9 @@ class Runner:
             self._end("failed", error=exc)
             raise
         await self._stop_workers()
+        if stop is _PAUSED:
+            self._end("paused", before_step=self.paused_before)
+            return None
         self._end("completed", result=stop.result, stop_event=stop)
         return stop.result
 
@@ -212,7 +225,7 @@ class Runner:
 
     def _check_idle(self) -> None:
         """A run with no queued or running work and no StopEvent is waiting or stuck."""
-        if self._busy or self._queued or self.finished:
+        if self._busy or self._queued or self.finished or self.paused_before is not None:
             return
         if self.pending_input is not None or self._waiters:
             self._set_status("waiting")
@@ -250,7 +263,7 @@ class Runner:
                                                f"{type(out).__name__}, not an Event or None")
                 if self.observer is not None:
                     self.observer.on_step_done(self, spec.name, ev, out, duration, inv)
-                if out is not None:
+                if out is not None and self.paused_before is None:
                     self.dispatch(out)
             except asyncio.CancelledError:
                 raise
@@ -285,6 +298,7 @@ class Runner:
 
 
 _END = object()
+_PAUSED = object()
 _ROUTES: weakref.WeakKeyDictionary[type, tuple[dict[str, StepSpec], dict[type, list[str]]]] = (
     weakref.WeakKeyDictionary())
 

@@ -11,7 +11,7 @@ TABLE_COLUMNS = (
     "metadata", "parent_id", "status", "workflow", "origin_checkpoint_id", "edited",
 )
 
-RUN_STATUSES = ("running", "waiting", "completed", "failed", "cancelled", "interrupted")
+RUN_STATUSES = ("running", "waiting", "completed", "failed", "cancelled", "interrupted", "paused")
 
 
 @dataclass(frozen=True, slots=True)
