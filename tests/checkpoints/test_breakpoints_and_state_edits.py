@@ -178,3 +178,24 @@ async def test_an_unchanged_state_edit_records_nothing(store):
     resumed = ckptr.run_from(ckpt, state={"total": 0})
     await resumed
     assert ckptr.get_run(resumed.run_id).edited is None
+
+
+class Fails(Workflow):
+    @step
+    async def fine(self, ev: StartEvent) -> Counted:
+        return Counted(n=1)
+
+    @step
+    async def explode(self, ev: Counted) -> StopEvent:
+        raise ValueError("no budget left")
+
+
+async def test_a_failed_run_names_its_failing_step(store):
+    ckptr = WorkflowCheckpointer(Fails(), store=store)
+    handler = ckptr.run()
+    with pytest.raises(ValueError):
+        await handler
+    error = ckptr.get_run(handler.run_id).error
+    assert error["step"] == "explode"
+    assert error["message"] == "no budget left"
+    assert "ValueError" in error["traceback"]

@@ -125,3 +125,40 @@ def test_text_search_treats_like_wildcards_and_quotes_literally(store: Any) -> N
     assert ids(store, Q(text="fé")) == ["c6"]
     assert ids(store, Q(text="%")) == ["c0"]
     assert ids(store, Q(text="_")) == ["c2"]
+
+
+def _sorted_store(store):
+    from flowpoint.storage import CheckpointRecord, RunRecord
+
+    for i, (status, err) in enumerate([("completed", None), ("failed", {"type": "ValueError",
+                                       "message": "quota exceeded", "traceback": ""})]):
+        store.put_run(RunRecord(run_id=f"r{i}", workflow="w", status=status,
+                                started_at=100.0 + i, error=err))
+        for seq, (step, dur) in enumerate([(None, None), ("b", 0.5), ("a", 2.0)]):
+            store.put_checkpoint(CheckpointRecord(
+                id=f"c{i}{seq}", run_id=f"r{i}", seq=seq, step=step, input_type=None,
+                output_type=None, input_event=None, output_event=None,
+                ctx_state={"store": {"note": f"kept secret {i}"}}, created_at=200.0 + seq,
+                step_duration_s=dur))
+
+
+def test_sort_orders_by_a_column_then_run_order(store):
+    _sorted_store(store)
+    ids = [r.id for r in store.list_checkpoints(Q(sort="step_duration_s"))]
+    assert ids == ["c00", "c10", "c01", "c11", "c02", "c12"]
+    desc = Q(sort="step_duration_s", descending=True)
+    assert [r.id for r in store.list_checkpoints(desc)] == ["c12", "c02", "c11", "c01",
+                                                                "c10", "c00"]
+    by_status = store.table_rows(Q(sort="status", descending=True), limit=2)
+    assert [r[0] for r in by_status] == ["c12", "c11"]
+    with pytest.raises(ValueError, match="cannot sort by 'nope'"):
+        store.list_checkpoints(Q(sort="nope"))
+
+
+def test_text_search_finds_run_errors_and_state_values(store):
+    _sorted_store(store)
+    q = Q(text="QUOTA exceeded")
+    assert store.count_checkpoints(q) == 3
+    assert {r.run_id for r in store.list_checkpoints(q)} == {"r1"}
+    assert [r.id for r in store.list_checkpoints(Q(text="secret 0"))] == [
+        "c00", "c01", "c02"]

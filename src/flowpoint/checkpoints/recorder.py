@@ -76,6 +76,7 @@ class Recorder:
                 "type": type(err).__name__,
                 "message": str(err),
                 "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__)),
+                "step": getattr(runner, "failed_step", None),
             }
         if "result" in info:
             fields["result"] = _result_data(info["result"])

@@ -58,6 +58,7 @@ class Runner:
         self.status = "running"
         self.pending_input: Event | None = None
         self.paused_before: str | None = None
+        self.failed_step: str | None = None  # the step whose exception failed the run
         self.stream: asyncio.Queue[Any] = asyncio.Queue()
         self._queues: dict[str, asyncio.Queue[Event]] = {}
         self._queued = 0
@@ -269,6 +270,8 @@ class Runner:
                 raise
             except BaseException as exc:
                 self._remove(in_progress, ev)
+                if self.failed_step is None:
+                    self.failed_step = spec.name
                 self._finish(error=exc)
             finally:
                 CURRENT.reset(token)

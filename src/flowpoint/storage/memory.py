@@ -8,10 +8,11 @@ from typing import Any
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
-from .records import TABLE_COLUMNS, CheckpointQuery, CheckpointRecord, RunRecord
+from .records import SORT_KEYS, TABLE_COLUMNS, CheckpointQuery, CheckpointRecord, RunRecord
 from .rows import (
     JSON_TEXT_COLUMNS,
     PLAIN_TEXT_COLUMNS,
+    RUN_TEXT_COLUMNS,
     checkpoint_record,
     checkpoint_row,
     decode_state,
@@ -58,8 +59,22 @@ def _matches(q: CheckpointQuery, needles: tuple[str, str] | None, row: Row, run:
         plain, escaped = needles
         return any(
             plain in (row[c] or "").lower() for c in PLAIN_TEXT_COLUMNS
-        ) or any(escaped in (row[c] or "").lower() for c in JSON_TEXT_COLUMNS)
+        ) or any(escaped in (row[c] or "").lower() for c in JSON_TEXT_COLUMNS) or any(
+            escaped in (run[c] or "").lower() for c in RUN_TEXT_COLUMNS)
     return True
+
+
+def _sort_key(key: str, runs: dict[str, Row]) -> Any:
+    """Order like SQL: NULLs first ascending (as SQLite does), then by value."""
+    if key not in SORT_KEYS:
+        raise ValueError(f"cannot sort by {key!r}; sort keys: {', '.join(SORT_KEYS)}")
+    of_run = key in ("status", "error", "workflow")
+
+    def value(row: Row) -> tuple[bool, Any]:
+        v = runs[row["run_id"]][key] if of_run else row[key]
+        return (v is not None, v if v is not None else 0)
+
+    return value
 
 
 class MemoryStore:
@@ -150,6 +165,8 @@ class MemoryStore:
             key=lambda r: (self._runs[r["run_id"]]["started_at"], r["run_id"], r["seq"]),
             reverse=q.descending,
         )
+        if q.sort is not None:
+            rows.sort(key=_sort_key(q.sort, self._runs), reverse=q.descending)
         return rows
 
     def _page(self, query: CheckpointQuery | None, limit: int | None, offset: int) -> list[Row]:

@@ -11,6 +11,10 @@ TABLE_COLUMNS = (
     "metadata", "parent_id", "status", "workflow", "origin_checkpoint_id", "edited",
 )
 
+#: Columns ``CheckpointQuery.sort`` can order by.
+SORT_KEYS = ("run_id", "seq", "step", "input_type", "output_type", "status", "created_at",
+             "step_duration_s", "metadata", "error", "workflow")
+
 RUN_STATUSES = ("running", "waiting", "completed", "failed", "cancelled", "interrupted", "paused")
 
 
@@ -64,7 +68,9 @@ class CheckpointQuery:
     output_types: tuple[str, ...] | None = None
     statuses: tuple[str, ...] | None = None  # of the run the checkpoint belongs to
     workflows: tuple[str, ...] | None = None
-    text: str | None = None  # case-insensitive substring of ids, step, types, events, metadata
+    text: str | None = None  # case-insensitive substring of ids, step, types, events, metadata,
+    # ctx_state values kept inline (small ones, e.g. most ctx.store values) and the run's error
     created_after: float | None = None
     created_before: float | None = None
     descending: bool = False  # order by (run started_at, run_id, seq); newest first if True
+    sort: str | None = None  # one of SORT_KEYS to order by first (then run order); descending too

@@ -19,7 +19,8 @@ from .records import RUN_STATUSES, CheckpointRecord, RunRecord
 RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
 RUN_JSON_FIELDS = frozenset(("edited", "error", "result"))
 PLAIN_TEXT_COLUMNS = ("id", "run_id", "step", "input_type", "output_type")
-JSON_TEXT_COLUMNS = ("input_event", "output_event", "metadata")
+JSON_TEXT_COLUMNS = ("input_event", "output_event", "metadata", "state_manifest")
+RUN_TEXT_COLUMNS = ("error",)  # JSON text of the run a checkpoint belongs to, searched too
 _FIXED_ROW_BYTES = 48
 MIN_PREFIX = 4
 MAX_TIME = 9.2e9  # epoch seconds pandas and datetime can both hold (years 1678 to 2261)

@@ -13,10 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
-from .records import CheckpointQuery, CheckpointRecord, RunRecord
+from .records import SORT_KEYS, CheckpointQuery, CheckpointRecord, RunRecord
 from .rows import (
     JSON_TEXT_COLUMNS,
     PLAIN_TEXT_COLUMNS,
+    RUN_TEXT_COLUMNS,
     checkpoint_record,
     checkpoint_row,
     decode_state,
@@ -52,11 +53,17 @@ def _select_checkpoints(columns: list[Any], query: CheckpointQuery | None, limit
     """SELECT columns of checkpoints joined with their runs: filtered, in run order then seq."""
     q = query or CheckpointQuery()
     order = [_R.started_at, _C.run_id, _C.seq]
+    by = [col.desc() for col in order] if q.descending else order
+    if q.sort is not None:
+        if q.sort not in SORT_KEYS:
+            raise ValueError(f"cannot sort by {q.sort!r}; sort keys: {', '.join(SORT_KEYS)}")
+        col = (_R if q.sort in ("status", "error", "workflow") else _C)[q.sort]
+        by.insert(0, col.desc().nulls_last() if q.descending else col.asc().nulls_first())
     return (
         select(*columns)
         .join_from(checkpoints, runs, _C.run_id == _R.run_id)
         .where(*_where(q))
-        .order_by(*[col.desc() for col in order] if q.descending else order)
+        .order_by(*by)
         .limit(limit)
         .offset(offset or None)
     )
@@ -97,6 +104,7 @@ def _where(q: CheckpointQuery) -> list[Any]:
         out.append(or_(
             *[func.lower(_C[col]).contains(plain, autoescape=True) for col in PLAIN_TEXT_COLUMNS],
             *[func.lower(_C[col]).contains(escaped, autoescape=True) for col in JSON_TEXT_COLUMNS],
+            *[func.lower(_R[col]).contains(escaped, autoescape=True) for col in RUN_TEXT_COLUMNS],
         ))
     if q.created_after is not None:
         out.append(_C.created_at >= q.created_after)
