@@ -1,136 +1,27 @@
-"""Encode events and context state to JSON-able data and back, without importing anything.
-
-Events are written as ``{"__event__": "module.QualName", "data": {...}}`` and read back only
-through the registry of loaded ``Event`` subclasses; an unknown name becomes an ``UnknownEvent``.
-"""
+"""Encode context state (snapshots) for the store, using the value/event encoding of
+``runtime.serde``: nothing named in stored data is ever imported."""
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import pickle
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from ..errors import SerializationError
-from ..runtime.events import Event, event_key, lookup_event_class
+from ..runtime.events import Event, event_key
+from ..runtime.serde import (
+    EVENT,
+    MARKERS,
+    UnknownEvent,
+    decode_event,
+    decode_value,
+    encode_event,
+    encode_value,
+)
 
-EVENT = "__event__"
-MARKERS = frozenset({EVENT, "__tuple__", "__dict__", "__datetime__", "__pickle__", "$corrupt"})
-
-
-class UnknownEvent(Event):
-    """Stands in for a stored event whose type is not loaded (or whose data no longer fits it).
-
-    It can be listed, shown and diffed; ``run_from`` refuses it, naming the type.
-    """
-
-    registry_skip: ClassVar[bool] = True
-    type_key: str
-    data: Any = None
-    reason: str = ""
-
-    def __repr__(self) -> str:
-        return f"UnknownEvent(type_key={self.type_key!r}, reason={self.reason!r})"
-
-
-def encode_value(value: Any, path: str, *, in_model: bool = False) -> Any:
-    """Plain JSON data for ``value``; ``path`` names it in errors (e.g. ``store['items'][3]``)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, Event):
-        return encode_event(value, path)
-    if isinstance(value, list):
-        return [encode_value(v, f"{path}[{i}]", in_model=in_model) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise SerializationError(
-                    f"{path} has a key {k!r} of type {type(k).__name__}; JSON keys must be str "
-                    f"(convert the keys, or use serializer='pickle' for a trusted store)")
-            out[k] = encode_value(v, f"{path}[{k!r}]", in_model=in_model)
-        return {"__dict__": out} if MARKERS.intersection(out) else out
-    if isinstance(value, tuple):
-        return {"__tuple__": [encode_value(v, f"{path}[{i}]", in_model=in_model)
-                              for i, v in enumerate(value)]}
-    if isinstance(value, dt.datetime):
-        return {"__datetime__": value.isoformat()}
-    if isinstance(value, BaseModel) and in_model:
-        return value.model_dump(mode="json")
-    raise SerializationError(
-        f"{path} holds a value of type {type(value).__module__}.{type(value).__qualname__}, which "
-        f"the JSON serializer cannot store; store plain data (str, numbers, lists, dicts, Events) "
-        f"or pass serializer='pickle' to WorkflowCheckpointer for a trusted store")
-
-
-def encode_event(ev: Event, path: str = "event") -> dict[str, Any]:
-    """``{"__event__": key, "data": fields}``; an UnknownEvent is written back as it was read."""
-    if isinstance(ev, UnknownEvent):
-        return {EVENT: ev.type_key, "data": ev.data}
-    fields = dict(ev.__dict__)
-    fields.update(ev.__pydantic_extra__ or {})
-    data = {k: encode_value(v, f"{path}.{k}", in_model=True) for k, v in fields.items()}
-    return {EVENT: event_key(type(ev)), "data": data}
-
-
-def decode_value(value: Any) -> Any:
-    """The inverse of ``encode_value``; events come back as their registered classes."""
-    if isinstance(value, list):
-        return [decode_value(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if EVENT in value:
-        return decode_event(value)
-    if len(value) == 1:
-        if "__tuple__" in value and isinstance(value["__tuple__"], list):
-            return tuple(decode_value(v) for v in value["__tuple__"])
-        if "__dict__" in value and isinstance(value["__dict__"], dict):
-            return {k: decode_value(v) for k, v in value["__dict__"].items()}
-        if "__datetime__" in value:
-            try:
-                return dt.datetime.fromisoformat(str(value["__datetime__"]))
-            except ValueError:
-                return value
-    return {k: decode_value(v) for k, v in value.items()}
-
-
-def decode_event(value: Any) -> Event | None:
-    """An event from its stored form; never imports the named type."""
-    if value is None:
-        return None
-    if not isinstance(value, dict) or EVENT not in value:
-        reason = value.get("$corrupt") if isinstance(value, dict) else None
-        return UnknownEvent(type_key="?", data=_short(value),
-                            reason=str(reason or "stored event is not in the expected form"))
-    key = str(value[EVENT])
-    if "__pickle__" in value:
-        return UnknownEvent(type_key=key, reason="stored with serializer='pickle'; open the store "
-                            "with serializer='pickle' (trusted stores only) to load it")
-    cls = lookup_event_class(key)
-    if cls is None:
-        return UnknownEvent(type_key=key, data=value.get("data"),
-                            reason=f"no Event subclass named {key!r} is defined in this session")
-    data = value.get("data")
-    if not isinstance(data, dict):
-        return UnknownEvent(type_key=key, data=_short(data), reason="event data is not an object")
-    try:
-        return cls.model_validate({k: decode_value(v) for k, v in data.items()})
-    except (ValidationError, TypeError, ValueError) as exc:
-        return UnknownEvent(type_key=key, data=data,
-                            reason=f"stored data does not fit {cls.__name__}: {_first_line(exc)}")
-
-
-def _short(value: Any) -> Any:
-    text = repr(value)
-    return text if len(text) <= 200 else text[:200] + "…"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
+__all__ = ["EVENT", "MARKERS", "JsonCodec", "PickleCodec", "UnknownEvent", "decode_event",
+           "decode_value", "encode_event", "encode_value", "get_codec"]
 
 class JsonCodec:
     """The default: JSON-able data, decoded through the event registry only."""
