@@ -3,6 +3,7 @@
 Everything a user needs is importable from here; ``%load_ext flowpoint`` adds the notebook tools.
 """
 
+from . import adapters  # noqa: F401  (registers the drivers of other runtimes)
 from .checkpoints import (
     Change,
     Checkpoint,
@@ -23,6 +24,8 @@ from .errors import (
     StepNotInWorkflow,
     StoreError,
     UnknownEventType,
+    UnsupportedVersion,
+    UnsupportedWorkflow,
     WorkflowCancelledError,
     WorkflowRuntimeError,
     WorkflowTimeoutError,
@@ -70,6 +73,8 @@ __all__ = [
     "StoreError",
     "UnknownEvent",
     "UnknownEventType",
+    "UnsupportedVersion",
+    "UnsupportedWorkflow",
     "Workflow",
     "WorkflowCancelledError",
     "WorkflowCheckpointer",

@@ -63,3 +63,11 @@ class StoreError(FlowpointError):
 
 class SchemaVersionError(StoreError):
     """The store was written by a schema version this flowpoint cannot read."""
+
+
+class UnsupportedWorkflow(FlowpointError, TypeError):
+    """The object given as a workflow is not one any driver can run."""
+
+
+class UnsupportedVersion(FlowpointError):
+    """An installed runtime package is outside the version range an adapter supports."""

@@ -17,6 +17,7 @@ from ..runtime.workflow import Workflow
 from ..storage import CheckpointStore, open_store
 from ..storage.records import CheckpointQuery, RunRecord
 from .codec import UnknownEvent, decode_value, get_codec
+from .drivers import Launch, driver_for
 from .edit import validate_edit
 from .liveness import owner_is_gone, process_owner
 from .model import Checkpoint, Run
@@ -57,16 +58,24 @@ def _epoch(value: Any) -> float | None:
 class WorkflowCheckpointer:
     """Runs ``workflow`` with a checkpoint after every enabled step, kept in ``store``.
 
+    ``workflow``: an instance of a flowpoint ``Workflow`` subclass, or of another runtime an
+    adapter serves (a llama-index-workflows 2.x ``workflows.Workflow``), used as it is.
     ``store``: None (``$FLOWPOINT_STORE`` or ``./.flowpoint/checkpoints.db``), a URL, ``"memory"``
     or a store object. ``serializer``: ``"json"`` (safe default) or ``"pickle"`` (trusted only).
     """
 
-    def __init__(self, workflow: Workflow, store: str | CheckpointStore | None = None,
+    #: How stored events are decoded: None for flowpoint's registry, else the driver's classes.
+    _decode: Callable[[Any], Any] | None = None
+
+    def __init__(self, workflow: Workflow | Any, store: str | CheckpointStore | None = None,
                  serializer: str = "json", checkpoint_steps: Iterable[str] | None = None) -> None:
+        self._driver = driver_for(workflow)
+        self._decode = None if self._driver.native else self._driver.decode_event
         self.codec = get_codec(serializer)
-        self.store: CheckpointStore = open_store(store)
+        self.store: CheckpointStore = open_store(
+            store if store is not None else self._driver.default_store())
         self._workflow = workflow
-        steps = set(workflow.steps())
+        steps = set(self._driver.steps())
         self._enabled = set(checkpoint_steps) if checkpoint_steps is not None else steps
         self._check_steps(self._enabled)
         self._handlers: dict[str, WorkflowHandler] = {}
@@ -82,10 +91,13 @@ class WorkflowCheckpointer:
         return self._workflow
 
     @workflow.setter
-    def workflow(self, workflow: Workflow) -> None:
+    def workflow(self, workflow: Workflow | Any) -> None:
         """Steps the old workflow had keep their enabled/disabled setting; new steps are enabled."""
-        old, new = set(self._workflow.steps()), set(workflow.steps())
+        driver = driver_for(workflow)
+        old, new = set(self._driver.steps()), set(driver.steps())
         self._enabled = (self._enabled & new) | (new - old)
+        self._driver = driver
+        self._decode = None if driver.native else driver.decode_event
         self._workflow = workflow
 
     @property
@@ -104,10 +116,10 @@ class WorkflowCheckpointer:
         self._enabled.discard(step)
 
     def _check_steps(self, steps: Iterable[str]) -> None:
-        known = self._workflow.steps()
+        known = self._driver.steps()
         for s in steps:
             if s not in known:
-                raise StepNotInWorkflow(f"{self._workflow.name} has no step {s!r}; its steps are "
+                raise StepNotInWorkflow(f"{self._driver.name} has no step {s!r}; its steps are "
                                         f"{sorted(known)}")
 
     # --- running --------------------------------------------------------------------------------
@@ -119,6 +131,10 @@ class WorkflowCheckpointer:
         checkpoint before the first of them would run. Continue it with ``resume(run_id)``.
         """
         breaks = self._breakpoints(pause_before)
+        if not self._driver.native:
+            self._no_breakpoints(pause_before)
+            return self._launch_driven(
+                self._driver.start(ctx=ctx, start_event=start_event, kwargs=kwargs))
         ev = start_event if start_event is not None else StartEvent(**kwargs)
         return self._launch(ev, ctx=ctx, pause_before=breaks)
 
@@ -136,6 +152,9 @@ class WorkflowCheckpointer:
         """
         breaks = self._breakpoints(pause_before)
         ckpt = self.get(checkpoint.id_ if isinstance(checkpoint, Checkpoint) else str(checkpoint))
+        if not self._driver.native:
+            self._no_breakpoints(pause_before)
+            return self._resume_driven(ckpt, output_event, state, kwargs)
         ctx, requeue, first, edited = self._restore(ckpt, output_event, state, kwargs)
         first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
         return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
@@ -234,6 +253,50 @@ class WorkflowCheckpointer:
         self._notify("run", run_id, handler)
         return handler
 
+    def _no_breakpoints(self, pause_before: Any) -> None:
+        if pause_before:
+            raise InvalidEdit(f"pause_before= is not available for {self._driver.name} (a "
+                              f"{type(self._workflow).__module__} workflow) yet; run without it "
+                              f"and resume with run_from(checkpoint)")
+
+    def _resume_driven(self, ckpt: Checkpoint, output_event: Any, state: dict[str, Any] | None,
+                       kwargs: dict[str, Any]) -> Any:
+        """run_from through a runtime adapter's driver (``state=`` edits ``ctx.store``)."""
+        if ckpt.last_completed_step is not None and \
+                ckpt.last_completed_step not in self._driver.steps():
+            raise StepNotInWorkflow(
+                f"checkpoint {ckpt.id_[:8]} was taken after step {ckpt.last_completed_step!r}, "
+                f"which {self._driver.name} does not have (its steps: "
+                f"{sorted(self._driver.steps())})")
+        if ckpt.serializer == "pickle" and self.codec.name != "pickle":
+            raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} was stored with serializer='pickle'"
+                                   f"; open the store with serializer='pickle' to resume it")
+        plan = self._driver.resume(ckpt, output_event=output_event, state=state, kwargs=kwargs,
+                                   codec=self.codec)
+        return self._launch_driven(plan.launch, origin=ckpt, edited=plan.edited,
+                                   first_seq=plan.first_seq)
+
+    def _launch_driven(self, launch: Launch, *, origin: Checkpoint | None = None,
+                       edited: dict[str, Any] | None = None, first_seq: int = 0) -> Any:
+        run_id = str(uuid.uuid4())
+        recorder = Recorder(self.store, self.codec, run_id, self._enabled.__contains__,
+                            first_seq=first_seq, parent_id=origin.id_ if origin else None,
+                            on_change=self._notify, encode_event=self._driver.encode_event,
+                            event_type=self._driver.event_type)
+        self.store.put_run(RunRecord(
+            run_id=run_id, workflow=self._driver.name, status="running", started_at=time.time(),
+            origin_checkpoint_id=origin.id_ if origin else None, edited=edited,
+            owner=process_owner(), heartbeat_at=time.time()))
+        try:
+            handler = launch(run_id, recorder)
+        except BaseException as exc:
+            recorder.on_status(None, "failed", error=exc)  # type: ignore[arg-type]
+            raise
+        self._handlers[run_id] = handler
+        handler.add_done_callback(lambda _h: self._handlers.pop(run_id, None))
+        self._notify("run", run_id, handler)
+        return handler
+
     def handler(self, run_id: str) -> WorkflowHandler | None:
         """The live handler of a run started by this checkpointer in this process, else None."""
         return self._handlers.get(run_id) or next(
@@ -246,8 +309,8 @@ class WorkflowCheckpointer:
             raise CheckpointNotFound(
                 f"run {run_id!r} is not running in this process; resume it with run_from(its "
                 f"last checkpoint) and answer the prompt again")
-        ev = response if isinstance(response, Event) else HumanResponseEvent(response=response)
-        handler.ctx.send_event(ev)
+        ev = self._driver.human_response(response) if isinstance(response, str) else response
+        self._driver.send_event(handler, ev)
 
     def subscribe(self, listener: Callable[[str, str, Any], None]) -> Callable[[], None]:
         """Call ``listener(kind, run_id, payload)`` on new runs, checkpoints and status changes."""
@@ -264,8 +327,9 @@ class WorkflowCheckpointer:
     # --- reading ----------------------------------------------------------------------------------
     def _checkpoint(self, rec: Any) -> Checkpoint:
         if rec.ctx_state is not None:
-            return Checkpoint.from_record(rec)
-        return Checkpoint.from_record(rec, lambda: self.store.get_checkpoint(rec.id).ctx_state)
+            return Checkpoint.from_record(rec, decoder=self._decode)
+        return Checkpoint.from_record(rec, lambda: self.store.get_checkpoint(rec.id).ctx_state,
+                                      self._decode)
 
     def get(self, checkpoint_id: str) -> Checkpoint:
         """The checkpoint with this id or unique id prefix (with its state)."""
@@ -374,7 +438,7 @@ class WorkflowCheckpointer:
         return decode_value(self.get_run(run_id).result)
 
     def __repr__(self) -> str:
-        return (f"WorkflowCheckpointer(workflow={self._workflow.name}, store={self.store.url!r}, "
+        return (f"WorkflowCheckpointer(workflow={self._driver.name}, store={self.store.url!r}, "
                 f"enabled={sorted(self._enabled)})")
 
 

@@ -51,11 +51,17 @@ class Checkpoint(BaseModel):
     _events: tuple[Event | None, Event | None] | None = PrivateAttr(default=None)
     _state: dict[str, Any] | None = PrivateAttr(default=None)
     _loader: Callable[[], dict[str, Any] | None] | None = PrivateAttr(default=None)
+    _decoder: Callable[[Any], Any] | None = PrivateAttr(default=None)
 
     @classmethod
     def from_record(cls, rec: CheckpointRecord,
-                    loader: Callable[[], dict[str, Any] | None] | None = None) -> Checkpoint:
-        """Wrap a stored record; nothing in it is decoded yet."""
+                    loader: Callable[[], dict[str, Any] | None] | None = None,
+                    decoder: Callable[[Any], Any] | None = None) -> Checkpoint:
+        """Wrap a stored record; nothing in it is decoded yet.
+
+        ``decoder`` turns a stored event into an object (the driver's registered classes);
+        flowpoint's event registry by default.
+        """
         meta = rec.metadata if isinstance(rec.metadata, dict) else {"$corrupt": repr(rec.metadata)}
         # What model_construct does, minus its per-field default resolution: listing 100,000
         # checkpoints spent most of its time there. The values come from our own store.
@@ -69,13 +75,14 @@ class Checkpoint(BaseModel):
         object.__setattr__(ckpt, "__pydantic_extra__", None)
         object.__setattr__(ckpt, "__pydantic_private__", {
             "_raw_events": (rec.input_event, rec.output_event), "_events": None,
-            "_state": rec.ctx_state, "_loader": loader})
+            "_state": rec.ctx_state, "_loader": loader, "_decoder": decoder})
         return ckpt
 
     def _decoded(self) -> tuple[Event | None, Event | None]:
         if self._events is None:
             raw = self._raw_events or (None, None)
-            self._events = (decode_event(raw[0]), decode_event(raw[1]))
+            decode = self._decoder or decode_event
+            self._events = (decode(raw[0]), decode(raw[1]))
         return self._events
 
     @computed_field  # type: ignore[prop-decorator]

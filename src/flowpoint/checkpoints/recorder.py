@@ -30,6 +30,8 @@ class Recorder:
         parent_id: str | None = None,
         on_change: Callable[[str, str, Any], None] | None = None,
         pause_before: frozenset[str] = frozenset(),
+        encode_event: Callable[[Any], Any] | None = None,
+        event_type: Callable[[type], str] = event_key,
     ) -> None:
         self.store = store
         self.codec = codec
@@ -40,6 +42,8 @@ class Recorder:
         self.on_change = on_change
         self.pause_before = pause_before
         self._encoded: dict[int, tuple[Event, Any]] = {}
+        self._encode = encode_event or codec.encode_event
+        self._event_type = event_type
 
     # --- RunObserver ----------------------------------------------------------------------------
     def on_start_event(self, runner: Runner, start_event: Event) -> None:
@@ -91,7 +95,7 @@ class Recorder:
         hit = self._encoded.get(id(ev))
         if hit is not None and hit[0] is ev:
             return hit[1]
-        data = self.codec.encode_event(ev)
+        data = self._encode(ev)
         self._encoded[id(ev)] = (ev, data)
         return data
 
@@ -101,10 +105,24 @@ class Recorder:
         snapshot = runner.ctx.snapshot()
         if isinstance(output_event, StopEvent) or paused_before is not None:
             snapshot["is_running"] = False  # the run ends (or pauses) right after this checkpoint
-        try:
-            state = self.codec.encode_state(snapshot, self._event)
+
+        def encoded(ev: Callable[[Any], Any]) -> dict[str, Any]:
+            state = self.codec.encode_state(snapshot, ev)
             if paused_before is not None and "__pickle__" not in state:
                 state["paused_before"] = paused_before
+            return state
+
+        self.record(step, input_event, output_event, duration_s, metadata, encoded)
+
+    def record(self, step: str | None, input_event: Any, output_event: Any,
+               duration_s: float | None, metadata: dict[str, Any],
+               snapshot: Callable[[Callable[[Any], Any]], dict[str, Any]]) -> None:
+        """Commit one checkpoint; ``snapshot(encode_event)`` gives the encoded context snapshot.
+
+        Drivers of other runtimes call this before the step's output is dispatched.
+        """
+        try:
+            state = snapshot(self._event)
             meta = encode_value(metadata, "ctx.checkpoint(metadata)")
         except SerializationError as exc:
             where = f"after step {step!r}" if step else "at the start"
@@ -113,8 +131,8 @@ class Recorder:
         ckpt_id = str(uuid.uuid4())
         rec = CheckpointRecord(
             id=ckpt_id, run_id=self.run_id, seq=self.next_seq, step=step,
-            input_type=event_key(type(input_event)) if input_event is not None else None,
-            output_type=event_key(type(output_event)) if output_event is not None else None,
+            input_type=self._event_type(type(input_event)) if input_event is not None else None,
+            output_type=self._event_type(type(output_event)) if output_event is not None else None,
             input_event=self._event(input_event), output_event=self._event(output_event),
             ctx_state=state, created_at=time.time(), step_duration_s=duration_s,
             metadata=meta, parent_id=self.parent_id, serializer=self.codec.name,

@@ -70,6 +70,9 @@ def encode_event(ev: Event, path: str = "event") -> dict[str, Any]:
         return {EVENT: ev.type_key, "data": ev.data}
     fields = dict(ev.__dict__)
     fields.update(ev.__pydantic_extra__ or {})
+    private = ev.__pydantic_private__
+    if private and isinstance(private.get("_data"), dict):  # dict-like events keep extras there
+        fields.update(private["_data"])
     data = {k: encode_value(v, f"{path}.{k}", in_model=True) for k, v in fields.items()}
     return {EVENT: event_key(type(ev)), "data": data}
 
