@@ -68,3 +68,84 @@ class GrowthFlow(Workflow):
         if len(items) >= await ctx.store.get("target"):
             return StopEvent(result=len(items))
         return Tick(n=ev.n + 1)
+
+
+def item(n: int, size: int) -> str:
+    """The ``n``-th appended item: ``size`` bytes, unique by its index."""
+    return f"{n:08d}:" + "y" * (size - 9)
+
+
+class AppendFlow(Workflow):
+    """Each step appends one ``item_bytes`` string to ``ctx.store["items"]`` (``steps`` turns)."""
+
+    @step
+    async def begin(self, ev: StartEvent, ctx: Context) -> Tick:
+        await ctx.store.set("items", [])
+        await ctx.store.set("target", int(ev.steps))
+        await ctx.store.set("size", int(ev.item_bytes))
+        return Tick(n=0)
+
+    @step
+    async def grow(self, ev: Tick, ctx: Context) -> Tick | StopEvent:
+        items = await ctx.store.get("items")
+        items.append(item(ev.n, await ctx.store.get("size")))
+        await ctx.store.set("items", items)
+        if len(items) >= await ctx.store.get("target"):
+            return StopEvent(result=len(items))
+        return Tick(n=ev.n + 1)
+
+
+class BigValueFlow(Workflow):
+    """A ``big_bytes`` value set once and left alone, beside a counter that changes each step."""
+
+    @step
+    async def begin(self, ev: StartEvent, ctx: Context) -> Tick:
+        await ctx.store.set("document", "d" * int(ev.big_bytes))
+        await ctx.store.set("target", int(ev.steps))
+        await ctx.store.set("counter", 0)
+        await ctx.store.set("with_counter", bool(ev.get("with_counter", True)))
+        return Tick(n=0)
+
+    @step
+    async def count(self, ev: Tick, ctx: Context) -> Tick | StopEvent:
+        if ev.n + 1 >= await ctx.store.get("target"):
+            return StopEvent(result=ev.n + 1)
+        if await ctx.store.get("with_counter"):
+            await ctx.store.set("counter", ev.n + 1)
+        return Tick(n=ev.n + 1)
+
+
+class FanItem(Event):
+    """One item of the fan-out."""
+
+    i: int
+
+
+class FanDone(Event):
+    """One item processed."""
+
+    i: int
+
+
+FAN_ITEMS = 100
+FAN_WORKERS = 4
+
+
+class FanFlow(Workflow):
+    """Fan out ``FAN_ITEMS`` items to a step with ``FAN_WORKERS`` workers, then collect them."""
+
+    @step
+    async def spread(self, ev: StartEvent, ctx: Context) -> None:
+        for i in range(FAN_ITEMS):
+            ctx.send_event(FanItem(i=i))
+
+    @step(num_workers=FAN_WORKERS)
+    async def work(self, ev: FanItem) -> FanDone:
+        return FanDone(i=ev.i * 2)
+
+    @step
+    async def gather(self, ev: FanDone, ctx: Context) -> StopEvent | None:
+        done = ctx.collect_events(ev, [FanDone] * FAN_ITEMS)
+        if done is None:
+            return None
+        return StopEvent(result=sum(d.i for d in done))

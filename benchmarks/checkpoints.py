@@ -33,8 +33,8 @@ from .overhead import per_step, replay
 from .peers import Unavailable, langgraph_chain, postgres_saver, sqlite_saver
 from .storecalls import store_call_rows
 
-SQLITE_TARGET_S = 150e-6  # checkpoint overhead per step
-PG_TARGET_S = 500e-6
+SQLITE_FLOOR_TARGET = 2.5  # checkpoint overhead per step / the raw sqlite3 floor
+PG_FLOOR_TARGET = 1.5  # ... / the raw psycopg floor
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Row:
     base: Timing | None = None  # the same framework without a checkpointer
     floor: Timing | None = None  # the raw write it is compared with
     is_floor: bool = False
-    limit: float | None = None
+    limit: float | None = None  # of overhead / floor
     why: str = ""
 
     def overhead(self, best: bool = False) -> float | None:
@@ -69,8 +69,9 @@ class Row:
         return (self.name, us(step_s), us(over) if has_base else "-",
                 us(self.overhead(best=True)) if has_base else "-",
                 ratio(over, self.floor.median_s) if self.floor and over is not None else "-",
-                us(self.limit) if self.limit else "", verdict(over, self.limit)
-                if self.limit else "")
+                f"<= {self.limit:g}x" if self.limit else "",
+                verdict(over / self.floor.median_s, self.limit)
+                if self.limit and self.floor and over is not None else "")
 
 
 def _avg_bytes(ckptr: WorkflowCheckpointer) -> int:
@@ -90,29 +91,39 @@ class _Bench:
 
     def flowpoint(self, label: str, store: Any, base: Timing,
                   limit: float | None) -> tuple[Row, WorkflowCheckpointer]:
-        ckptr = WorkflowCheckpointer(ChainFlow(), store=store)
+        ckptr = WorkflowCheckpointer(ChainFlow(timeout=None), store=store)
         row = Row(label, time_async(ckptr.run, self.s.budget_s, self.s.repeats), base,
                   limit=limit)
         self.rows.append(row)
-        if limit is not None:
-            self.targets.append(Target(f"{label}: checkpoint overhead, us/step", row.overhead(),
-                                       limit, "s", profile=replay(ckptr.run, row.timing.units)))
         return row, ckptr
 
-    def langgraph(self, label: str, make_saver: Any, base: Timing, floor: Timing | None) -> None:
+    def target(self, name: str, row: Row, ckptr: WorkflowCheckpointer, peer: Row | None) -> None:
+        """The overhead/floor target of a row whose floor is known."""
+        over = row.overhead()
+        value = over / row.floor.median_s if over is not None and row.floor else None
+        peer_over = peer.overhead() if peer is not None else None
+        peer_cell = (f"{ratio(peer_over, peer.floor.median_s)} ({us(peer_over)} us/step)"
+                     if peer is not None and peer.floor and peer_over is not None else "-")
+        self.targets.append(Target(name, value, row.limit or 0.0, "x", peer=peer_cell,
+                                   profile=replay(ckptr.run, row.timing.units if row.timing
+                                                  else 10)))
+
+    def langgraph(self, label: str, make_saver: Any, base: Timing,
+                  floor: Timing | None) -> Row | None:
         try:
             saver, conn = make_saver()
         except Unavailable as exc:
             self.rows.append(Row(label, why=f"not available: {exc}"))
-            return
+            return None
         graph = langgraph_chain(checkpointer=saver)
 
         def one() -> None:
             graph.invoke({"last": -1}, {"configurable": {"thread_id": str(uuid.uuid4())}})
 
         try:
-            self.rows.append(Row(label, time_sync(one, self.s.budget_s, self.s.repeats), base,
-                                 floor))
+            row = Row(label, time_sync(one, self.s.budget_s, self.s.repeats), base, floor)
+            self.rows.append(row)
+            return row
         finally:
             conn.close()
 
@@ -120,12 +131,12 @@ class _Bench:
 def checkpoint_overhead(s: Settings) -> Section:
     """Per-step cost of flowpoint's stores against raw-write floors and LangGraph's savers."""
     b = _Bench(s)
-    base = time_async(ChainFlow().run, s.budget_s, s.repeats)
+    base = time_async(ChainFlow(timeout=None).run, s.budget_s, s.repeats)
     b.rows.append(Row("flowpoint, no checkpointer", base))
     b.flowpoint('flowpoint, store="memory"', "memory", base, None)
     lite_row, lite = b.flowpoint("flowpoint, SQLite file (WAL, NORMAL)",
                                  f"sqlite:///{os.path.join(s.workdir, 'overhead.db')}", base,
-                                 SQLITE_TARGET_S)
+                                 SQLITE_FLOOR_TARGET)
     lite_bytes = _avg_bytes(lite)
     b.calls += store_call_rows(s, "SQLite file", lite)
     lite.store.close()
@@ -137,10 +148,10 @@ def checkpoint_overhead(s: Settings) -> Section:
     b.notes.append(f"flowpoint writes {lite_bytes:,} bytes per checkpoint on average "
                    f"(storage_report()['bytes'] / checkpoints) and 11 checkpoints per run "
                    f"(start + {CHAIN_STEPS} steps); the floors insert that many bytes per step")
-    pg_floor = None
+    pg_floor = pg_row = pg = None
     if s.pg_url:
         url = fresh_pg_database(s.pg_url, "flowpoint_bench")
-        pg_row, pg = b.flowpoint("flowpoint, PostgreSQL 127.0.0.1", url, base, PG_TARGET_S)
+        pg_row, pg = b.flowpoint("flowpoint, PostgreSQL 127.0.0.1", url, base, PG_FLOOR_TARGET)
         pg_bytes = _avg_bytes(pg)
         b.calls += store_call_rows(s, "PostgreSQL", pg)
         pg.store.close()
@@ -152,19 +163,25 @@ def checkpoint_overhead(s: Settings) -> Section:
     else:
         b.rows.append(Row("flowpoint, PostgreSQL", why="not available: FLOWPOINT_TEST_PG is not "
                           "set (source scripts/postgres.sh)"))
+    lg_lite = lg_pg = None
     try:
         graph = langgraph_chain()
         lg_base = time_sync(lambda: graph.invoke({"last": -1}), s.budget_s, s.repeats)
         b.rows.append(Row("LangGraph invoke, no checkpointer", lg_base))
         lg_path = os.path.join(s.workdir, "langgraph-overhead.db")
-        b.langgraph("LangGraph SqliteSaver file (its defaults)", lambda: sqlite_saver(lg_path),
-                    lg_base, lite_floor)
+        lg_lite = b.langgraph("LangGraph SqliteSaver file (its defaults)",
+                              lambda: sqlite_saver(lg_path), lg_base, lite_floor)
         pg_url = fresh_pg_database(s.pg_url, "flowpoint_bench_langgraph") if s.pg_url else None
-        b.langgraph("LangGraph PostgresSaver 127.0.0.1", lambda: postgres_saver(pg_url), lg_base,
-                    pg_floor)
+        lg_pg = b.langgraph("LangGraph PostgresSaver 127.0.0.1", lambda: postgres_saver(pg_url),
+                            lg_base, pg_floor)
         b.notes.append(_sqlite_saver_settings(lg_path))
     except Unavailable as exc:
         b.rows.append(Row("LangGraph", why=f"not available: {exc}"))
+    b.target("3. SQLite overhead / raw floor, 10-step chain", lite_row, lite, lg_lite)
+    if pg_row is not None and pg is not None:
+        b.target("5. PostgreSQL overhead / raw floor, 10-step chain", pg_row, pg, lg_pg)
+    else:
+        b.targets.append(Target("5. PostgreSQL overhead / raw floor", None, PG_FLOOR_TARGET, "x"))
     notes = [*b.notes,
              "overhead = (us/run with the store - us/run without, same framework) / 10; best = "
              "the same from the fastest repeats; floor rows: one raw write per step",
@@ -174,7 +191,7 @@ def checkpoint_overhead(s: Settings) -> Section:
         f"2. Checkpoint overhead per step, same {CHAIN_STEPS}-step chain (median of "
         f"{s.repeats} repeats)",
         ["configuration", "us/step", "overhead us/step", "best", "overhead vs floor",
-         "target us", "verdict"], [r.cells() for r in b.rows], notes)
+         "target", "verdict"], [r.cells() for r in b.rows], notes)
     text += "\n" + table(
         "2b. The store calls behind a checkpointed run, each timed alone",
         ["store", "call", "calls per run", "us/call", "best"], b.calls,

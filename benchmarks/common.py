@@ -22,6 +22,7 @@ class Settings:
     growth_steps: tuple[int, ...] = (10, 100, 1000)
     explorer_checkpoints: int = 100_000
     explorer_widget_checkpoints: int = 10_000
+    long_steps: int = 10_000  # the long run of target 1
     workdir: str = ""
     pg_url: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -33,6 +34,7 @@ class Settings:
         if quick:
             return cls(quick=True, repeats=3, budget_s=0.1, growth_steps=(10, 100, 1000),
                        explorer_checkpoints=10_000, explorer_widget_checkpoints=2_000,
+                       long_steps=2_000,
                        workdir=workdir, pg_url=pg)
         return cls(workdir=workdir, pg_url=pg)
 
@@ -192,6 +194,7 @@ class Target:
     unit: str
     profile: Callable[[], Any] | None = None  # re-runs the measured work under the profiler
     note: str = ""
+    peer: str = ""  # LangGraph's figure for the same row, measured in the same run
 
     @property
     def met(self) -> bool | None:

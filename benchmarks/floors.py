@@ -8,12 +8,14 @@ import sqlite3
 from .common import Timing, time_sync
 
 
-def sqlite_floor(path: str, size: int, budget_s: float, repeats: int) -> Timing:
-    """Seconds per INSERT of ``size`` bytes + COMMIT with the sqlite3 module (WAL, NORMAL)."""
+def sqlite_floor(path: str, size: int, budget_s: float, repeats: int,
+                 synchronous: str = "NORMAL") -> Timing:
+    """Seconds per INSERT of ``size`` bytes + COMMIT with the sqlite3 module (WAL, NORMAL or
+    the ``synchronous`` given)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("CREATE TABLE IF NOT EXISTS floor (id INTEGER PRIMARY KEY, data BLOB)")
         blob = os.urandom(size)
 

@@ -35,7 +35,7 @@ def replay(start: Callable[[], Awaitable[Any]], runs: int) -> Callable[[], None]
 def runtime_overhead(s: Settings) -> Section:
     """Runs/s and us/step of the chain: flowpoint, llama-index-workflows, LangGraph."""
     rows: list[tuple[str, Timing | None, str]] = []
-    flow = ChainFlow()
+    flow = ChainFlow(timeout=None)
     fp = time_async(flow.run, s.budget_s, s.repeats)
     rows.append(("flowpoint Workflow", fp, ""))
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-from .chains import CHAIN_STEPS, ITEM
+from .chains import CHAIN_STEPS, FAN_ITEMS, ITEM, item
 
 
 class Unavailable(Exception):
@@ -151,3 +151,114 @@ def postgres_saver(url: str | None) -> tuple[Any, Any]:
     saver = PostgresSaver(conn)
     saver.setup()
     return saver, conn
+
+
+class AppendState(TypedDict):
+    """A list that gains one item per step (a reducer channel), and how many to append."""
+
+    items: Annotated[list[str], operator.add]
+    target: int
+    size: int
+
+
+def langgraph_append(checkpointer: Any) -> Any:
+    """Like benchmarks.chains.AppendFlow: one ``size``-byte item appended per step."""
+    StateGraph, START, END = _langgraph()
+    graph = StateGraph(AppendState)
+
+    def grow(state: AppendState) -> dict[str, Any]:
+        return {"items": [item(len(state["items"]), state["size"])]}
+
+    def again(state: AppendState) -> str:
+        return END if len(state["items"]) >= state["target"] else "grow"
+
+    graph.add_node("grow", grow)
+    graph.add_edge(START, "grow")
+    graph.add_conditional_edges("grow", again)
+    return graph.compile(checkpointer=checkpointer)
+
+
+class BigState(TypedDict):
+    """A big value set once, a counter, and the loop bound."""
+
+    document: str
+    counter: int
+    target: int
+
+
+def langgraph_big_value(checkpointer: Any, with_counter: bool) -> Any:
+    """Like benchmarks.chains.BigValueFlow: a big value left alone beside a changing counter."""
+    StateGraph, START, END = _langgraph()
+    graph = StateGraph(BigState)
+
+    def count(state: BigState) -> dict[str, Any]:
+        return {"counter": state["counter"] + 1} if with_counter else {}
+
+    steps = {"n": 0}
+
+    def again(state: BigState) -> str:
+        steps["n"] += 1
+        if steps["n"] >= state["target"]:
+            steps["n"] = 0
+            return END
+        return "count"
+
+    graph.add_node("count", count)
+    graph.add_edge(START, "count")
+    graph.add_conditional_edges("count", again)
+    return graph.compile(checkpointer=checkpointer)
+
+
+class FanState(TypedDict):
+    """The fan-out's results (a reducer list) and their sum."""
+
+    results: Annotated[list[int], operator.add]
+    total: int
+
+
+def langgraph_fanout(checkpointer: Any) -> Any:
+    """Like benchmarks.chains.FanFlow: ``FAN_ITEMS`` Send()s to one node, then a join node."""
+    StateGraph, START, END = _langgraph()
+    try:
+        from langgraph.types import Send
+    except ImportError as exc:
+        raise _import_error("langgraph.types.Send", exc) from None
+    graph = StateGraph(FanState)
+
+    def spread(state: FanState) -> list[Any]:
+        return [Send("work", {"i": i}) for i in range(FAN_ITEMS)]
+
+    def work(arg: dict[str, int]) -> dict[str, Any]:
+        return {"results": [arg["i"] * 2]}
+
+    def gather(state: FanState) -> dict[str, Any]:
+        return {"total": sum(state["results"])}
+
+    graph.add_node("work", work)
+    graph.add_node("gather", gather)
+    graph.add_conditional_edges(START, spread, ["work"])
+    graph.add_edge("work", "gather")
+    graph.add_edge("gather", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+async def async_sqlite_saver(path: str) -> tuple[Any, Any]:
+    """(LangGraph AsyncSqliteSaver on a file, its aiosqlite connection); package defaults."""
+    try:
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    except ImportError as exc:
+        raise _import_error("langgraph-checkpoint-sqlite (aio)", exc) from None
+    conn = await aiosqlite.connect(path)
+    saver = AsyncSqliteSaver(conn)
+    await saver.setup()
+    return saver, conn
+
+
+def saver_bytes(conn: Any) -> int:
+    """Bytes a SqliteSaver holds: checkpoint + metadata + pending writes blobs."""
+    b_ckpt = conn.execute(
+        "SELECT coalesce(sum(length(checkpoint)) + sum(length(metadata)), 0) FROM checkpoints"
+    ).fetchone()[0]
+    b_writes = conn.execute("SELECT coalesce(sum(length(value)), 0) FROM writes").fetchone()[0]
+    return int(b_ckpt + b_writes)

@@ -23,12 +23,21 @@ RESULTS = Path(__file__).parent / "results"
 
 def _sections() -> dict[str, Callable[[Settings], Section]]:
     from .checkpoints import checkpoint_overhead
+    from .dedup import dedup_bench
+    from .durability import durability_bench
     from .explorer import explorer_bench
+    from .fanout import fanout_bench
     from .growth import storage_growth
     from .overhead import runtime_overhead
+    from .runlength import run_length
 
     return {"runtime": runtime_overhead, "checkpoints": checkpoint_overhead,
-            "growth": storage_growth, "explorer": explorer_bench}
+            "fanout": fanout_bench, "durability": durability_bench, "runlength": run_length,
+            "dedup": dedup_bench, "growth": storage_growth, "explorer": explorer_bench}
+
+
+SECTIONS = ("runtime", "checkpoints", "fanout", "durability", "runlength", "dedup", "growth",
+            "explorer")
 
 
 def _value(t: Target) -> str:
@@ -36,27 +45,32 @@ def _value(t: Target) -> str:
         return "n/a"
     if t.unit == "s":
         return f"{us(t.value)} us" if t.value < 0.01 else f"{t.value * 1e3:,.0f} ms"
+    if t.unit == "B":
+        return f"{t.value:,.0f} B"
     return f"{t.value:,.2f}{t.unit}"
 
 
 def _limit(t: Target) -> str:
     if t.unit == "s":
-        return f"<= {us(t.limit)} us" if t.limit < 0.01 else f"< {t.limit * 1e3:,.0f} ms"
+        return f"<= {us(t.limit)} us" if t.limit < 0.01 else f"<= {t.limit * 1e3:,.0f} ms"
+    if t.unit == "B":
+        return f"<= {t.limit:,.0f} B"
     return f"<= {t.limit:g}{t.unit}"
 
 
 def _summary(targets: list[Target]) -> str:
-    rows = [(t.name, _value(t), _limit(t),
+    rows = [(t.name, _value(t), t.peer or "-", _limit(t),
              {True: "met", False: "MISSED", None: "n/a"}[t.met]) for t in targets]
-    return table("Targets", ["target", "measured", "goal", "verdict"], rows)
+    return table("Targets (flowpoint, and LangGraph measured in the same run)",
+                 ["target", "flowpoint", "LangGraph (same run)", "goal", "verdict"], rows,
+                 left=3)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; print and save the tables."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a ~1 minute version")
-    parser.add_argument("--only", nargs="+", choices=["runtime", "checkpoints", "growth",
-                                                      "explorer"], help="run only these")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these")
     parser.add_argument("--no-profile", action="store_true", help="skip profiling misses")
     parser.add_argument("--output", default=str(RESULTS / "latest.txt"),
                         help="where to save the output (default: %(default)s)")
