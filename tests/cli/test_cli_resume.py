@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 
-from cli_flows import ReviewFlow
+from cli_flows import DoubleFlow, ReviewFlow
 from cli_support import HERE, flowpoint
 
 from flowpoint import HumanResponseEvent, InputRequiredEvent, WorkflowCheckpointer, open_store
@@ -157,3 +157,37 @@ def test_no_command_imports_a_name_found_in_stored_data(filled, tmp_path):
     assert res.code == 1 and "planted_module.Payload" in res.err
     assert res.err.count("\n") == 1
     assert not marker.exists()
+
+
+def test_resume_with_state_sets_store_values_first(filled):
+    after_take = _ckpts(filled.url, filled.double_ok)[1]
+    res = flowpoint("resume", after_take.id, "--workflow", DOUBLE, "--state",
+                    '{"taken": 100}', store=filled.url)
+    assert res.code == 0, res.err
+    new = _runs(filled.url)[-1]
+    last = _ckpts(filled.url, new["run_id"])[-1]
+    stored = open_store(filled.url).get_checkpoint(last.id)
+    assert stored.ctx_state["store"]["taken"] == 100
+    assert new["edited"] is True
+    res = flowpoint("resume", after_take.id, "--workflow", DOUBLE, "--state", "[1]",
+                    store=filled.url)
+    assert res.code == 1 and "--state must be a JSON object" in res.err
+
+
+def test_resume_of_a_paused_run_continues_it_under_its_own_id(tmp_path):
+    url = f"sqlite:///{tmp_path}/paused.db"
+
+    async def pause():
+        ckptr = WorkflowCheckpointer(workflow=DoubleFlow(), store=url)
+        handler = ckptr.run(n=4, pause_before="double")
+        await asyncio.gather(handler, return_exceptions=True)
+        ckptr.store.close()
+        return handler.run_id
+
+    run_id = asyncio.run(pause())
+    assert [r["status"] for r in _runs(url)] == ["paused"]
+    res = flowpoint("resume", run_id[:8], "--workflow", DOUBLE, store=url)
+    assert res.code == 0, res.err
+    assert json.loads(res.out) == {"doubled": 8}
+    runs = _runs(url)
+    assert [(r["run_id"], r["status"]) for r in runs] == [(run_id, "completed")]

@@ -19,7 +19,7 @@ import click
 from ..checkpoints import WorkflowCheckpointer
 from ..errors import CheckpointNotFound, FlowpointError
 from ..runtime.events import HumanResponseEvent, InputRequiredEvent
-from ..storage import CheckpointQuery, CheckpointRecord
+from ..storage import CheckpointQuery, CheckpointRecord, RunRecord
 from .lookup import find_checkpoint_or_run
 from .output import console, err_console, seconds, short, text, type_name
 from .session import CliError, Session
@@ -61,23 +61,25 @@ def load_workflow(spec: str) -> Any:
     return obj
 
 
-def _parse_edit(edit: str | None) -> dict[str, Any] | None:
-    if edit is None:
+def _parse_object(value: str | None, option: str, what: str, example: str
+                  ) -> dict[str, Any] | None:
+    if value is None:
         return None
     try:
-        fields = json.loads(edit)
+        fields = json.loads(value)
     except ValueError as exc:
-        raise CliError(f"--edit is not JSON ({exc}); give an object of the output event's "
-                       "fields, e.g. --edit '{\"joke\": \"A better joke\"}'") from None
+        raise CliError(f"{option} is not JSON ({exc}); give an object of {what}, e.g. "
+                       f"{option} '{example}'") from None
     if not isinstance(fields, dict):
-        raise CliError("--edit must be a JSON object of the output event's fields")
+        raise CliError(f"{option} must be a JSON object of {what}")
     return fields
 
 
-def _origin(store: Any, ident: str) -> CheckpointRecord:
-    """The checkpoint an id names; a run's id means that run's last checkpoint."""
+def _origin(store: Any, ident: str) -> CheckpointRecord | RunRecord:
+    """The checkpoint an id names; a run's id means that run's last checkpoint, or the run
+    itself when it is paused at a breakpoint (it continues under its own id)."""
     found = find_checkpoint_or_run(store, ident)
-    if isinstance(found, CheckpointRecord):
+    if isinstance(found, CheckpointRecord) or found.status == "paused":
         return found
     last = store.list_checkpoints(CheckpointQuery(run_ids=(found.run_id,), descending=True),
                                   limit=1)
@@ -86,8 +88,9 @@ def _origin(store: Any, ident: str) -> CheckpointRecord:
     return last[0]
 
 
-async def _drive(ckptr: WorkflowCheckpointer, ckpt_id: str, edit: dict[str, Any] | None,
-                 answers: list[str], spec: str) -> int:
+async def _drive(ckptr: WorkflowCheckpointer, origin: CheckpointRecord | RunRecord,
+                 edit: dict[str, Any] | None, state: dict[str, Any] | None, answers: list[str],
+                 spec: str) -> int:
     notes = err_console()
     out = console()
     done = 0
@@ -101,8 +104,16 @@ async def _drive(ckptr: WorkflowCheckpointer, ckpt_id: str, edit: dict[str, Any]
                         f"{short(payload.id)})")
 
     ckptr.subscribe(on_change)
-    handler = ckptr.run_from(ckpt_id, output_event=edit)
-    notes.print(f"resuming from checkpoint {short(ckpt_id)} in new run {short(handler.run_id)}")
+    if isinstance(origin, RunRecord):
+        ckpt_id = ckptr.last_checkpoint(origin.run_id).id_
+        handler = ckptr.resume(origin.run_id, output_event=edit, state=state)
+        notes.print(f"continuing paused run {short(handler.run_id)} from checkpoint "
+                    f"{short(ckpt_id)}")
+    else:
+        ckpt_id = origin.id
+        handler = ckptr.run_from(ckpt_id, output_event=edit, state=state)
+        notes.print(f"resuming from checkpoint {short(ckpt_id)} in new run "
+                    f"{short(handler.run_id)}")
     waiting: list[str] = []
 
     async def answer_prompts() -> None:
@@ -139,6 +150,9 @@ async def _drive(ckptr: WorkflowCheckpointer, ckpt_id: str, edit: dict[str, Any]
         raise _Exit(EXIT_WAITING, f"run {short(run.run_id)} is waiting for input "
                     f"({text(waiting[0], 80)}); answer with: flowpoint resume {short(again)} "
                     f"--workflow {spec} --answer TEXT")
+    if run.status == "paused":
+        raise _Exit(EXIT_WAITING, f"run {short(run.run_id)} paused at a breakpoint; continue it "
+                    f"with: flowpoint resume {short(run.run_id)} --workflow {spec}")
     if run.status == "completed":
         notes.print(f"run {short(run.run_id)} completed ({done} checkpoints)")
         out.print(text(run.result if run.result is not None else result, 2000))
@@ -165,17 +179,24 @@ class _Exit(FlowpointError):
               help="the workflow to run: imported from your code, never from stored data")
 @click.option("--edit", metavar="JSON",
               help="change fields of the checkpoint's output event first (a JSON object)")
+@click.option("--state", "state", metavar="JSON",
+              help="set ctx.store keys first (a JSON object of key: value)")
 @click.option("--answer", "answers", multiple=True, metavar="TEXT",
               help="answer a human-input prompt (repeat for several); default: ask on the "
                    "terminal")
 @click.option("--serializer", type=click.Choice(["json", "pickle"]), default="json",
               show_default=True, help="pickle only for a trusted store written with it")
 @click.pass_obj
-def resume(session: Session, ident: str, spec: str, edit: str | None,
+def resume(session: Session, ident: str, spec: str, edit: str | None, state: str | None,
            answers: tuple[str, ...], serializer: str) -> int:
-    """Resume from checkpoint ID (or a run's last checkpoint) in a new run; exit status: 0 if it
-    completed, 1 if it failed, 3 if it waits for input nobody gave, 130 if cancelled."""
-    fields = _parse_edit(edit)
+    """Resume from checkpoint ID (or a run's last checkpoint) in a new run.
+
+    A paused run's id continues that run under its own id. Exit status: 0 if the run
+    completed, 1 if it failed, 3 if it waits for input nobody gave (or paused), 130 if
+    cancelled.
+    """
+    fields = _parse_object(edit, "--edit", "the output event's fields", '{"joke": "A better one"}')
+    values = _parse_object(state, "--state", "ctx.store keys", '{"draft": "new text"}')
     store = session.store()
     origin = _origin(store, ident)
     workflow = load_workflow(spec)
@@ -187,7 +208,7 @@ def resume(session: Session, ident: str, spec: str, edit: str | None,
         raise CliError(f"{spec} is not a workflow flowpoint can run ({type(exc).__name__}: "
                        f"{exc})") from None
     try:
-        return asyncio.run(_drive(ckptr, origin.id, fields, list(answers), spec))
+        return asyncio.run(_drive(ckptr, origin, fields, values, list(answers), spec))
     except _Exit as exc:
         click.echo(f"flowpoint: {exc}", err=True)
         return exc.code
