@@ -59,7 +59,7 @@ def test_missing_and_damaged_blobs_are_reported_per_value(sql_store: SQLStore, s
     state = sql_store.get_checkpoint("bad").ctx_state
     assert state["small"] == ck.ctx_state["small"] == 1
     assert state["big"] == {"$corrupt": f"missing blob {big_hash}"}
-    assert state["log"]["$corrupt"].startswith(f"blob {chunk_hash}: ")
+    assert state["log"]["$corrupt"].startswith(f"blob {chunk_hash} does not match its hash")
 
 
 def test_corrupt_run_columns_are_reported(sql_store: SQLStore, sql_url: str) -> None:

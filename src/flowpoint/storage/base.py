@@ -32,7 +32,8 @@ class CheckpointStore(Protocol):
         """Commit a checkpoint (and set its run's heartbeat_at) before returning."""
 
     def get_checkpoint(self, id_or_prefix: str) -> CheckpointRecord:
-        """The checkpoint with this id or unique id prefix, with its ctx_state.
+        """The checkpoint with this id or unique id prefix, with its ctx_state, read in one
+        snapshot (a concurrent prune cannot take its blobs away half-way).
 
         Raises CheckpointNotFound / AmbiguousCheckpointId.
         """
@@ -60,7 +61,9 @@ class CheckpointStore(Protocol):
 
     def prune(self, keep_last: int | None = None, older_than: float | None = None) -> int:
         """Delete checkpoints beyond the last `keep_last` of each run and/or created before
-        `older_than` (epoch seconds); never a run's seq 0 unless the whole run goes. Returns count.
+        `older_than` (epoch seconds). Always kept: each run's start checkpoint (seq 0; only
+        delete_runs removes it), and with `older_than` the newest checkpoint of a running or
+        waiting run (where it would resume). Returns how many were deleted.
         """
 
     def storage_report(self) -> dict[str, Any]:
@@ -68,3 +71,17 @@ class CheckpointStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class ConditionalRunStore(Protocol):
+    """What flowpoint's own stores add to CheckpointStore (optional for other stores):
+    ``read_only`` (True if opened without write access; every write raises StoreError) and a
+    compare-and-set for marking stale runs."""
+
+    read_only: bool
+
+    def interrupt_run(self, run_id: str, heartbeat_at: float | None) -> bool:
+        """Mark a running or waiting run "interrupted", in one conditional update, only if its
+        heartbeat is still ``heartbeat_at`` (the one the caller judged stale): a run that ended
+        or renewed its lease meanwhile is left alone. True if it was marked."""

@@ -22,6 +22,8 @@ from typing import Any
 CHUNK = 32
 FLAT = 8
 BLOB_MIN = 512
+MAX_EXPANDED = 256 * 1024 * 1024  # bytes of blob text one state may expand to, repeats counted
+MAX_BLOB_DEPTH = 200  # blobs referring to blobs: deeper than any value flowpoint writes
 CHUNKS, BLOB, ESC, INDEX, CORRUPT = "$chunks", "$blob", "$esc", "$index", "$corrupt"
 _MARKERS = frozenset((CHUNKS, BLOB, ESC))
 
@@ -144,62 +146,142 @@ class _Missing(Exception):
     """A referenced blob is absent or unreadable; the value holding it is reported as corrupt."""
 
 
+def _checked(digest: Any, data: bytes | str | None) -> bytes:
+    """The bytes of a blob, only if they hash to the digest that names them."""
+    if data is None or not isinstance(digest, str):
+        raise _Missing(f"missing blob {str(digest)[:80]}")
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if hashlib.sha256(raw).hexdigest() != digest:
+        raise _Missing(f"blob {digest} does not match its hash (damaged or forged)")
+    return raw
+
+
 def _load(digest: str, get_blob: GetBlob) -> Any:
-    data = get_blob(digest) if isinstance(digest, str) else None
-    if data is None:
-        raise _Missing(f"missing blob {digest}")
+    data = _checked(digest, get_blob(digest) if isinstance(digest, str) else None)
     try:
         return json.loads(data)
     except (ValueError, TypeError, RecursionError) as exc:
         raise _Missing(f"blob {digest}: {str(exc)[:120]}") from None
 
 
-def _chunk(digest: str, get_blob: GetBlob) -> list[Any]:
-    items = _load(digest, get_blob)
-    if not isinstance(items, list):
-        raise _Missing(f"blob {digest}: a chunk that is not a list")
-    return items
+class _Reader:
+    """Expands the blobs of one state: each verified and parsed once, cycles refused, and the
+    total expansion (repeats counted) bounded by MAX_EXPANDED bytes and MAX_BLOB_DEPTH links."""
 
+    def __init__(self, get_blob: GetBlob) -> None:
+        self._get = get_blob
+        self._parsed: dict[str, tuple[Any, int]] = {}
+        self._sizes: dict[str, int] = {}
+        self._active: set[str] = set()
+        self._spent = 0
+        self._inside = 0
 
-def _leaves(entries: Any, get_blob: GetBlob) -> list[str]:
-    if not isinstance(entries, list):
-        raise _Missing(f"bad chunk list {str(entries)[:60]}")
-    out: list[str] = []
-    for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get(INDEX), str):
-            out.extend(_leaves(_load(entry[INDEX], get_blob), get_blob))
-        elif isinstance(entry, str):
-            out.append(entry)
-        else:
-            raise _Missing(f"bad chunk entry {str(entry)[:60]}")
-    return out
+    def load(self, digest: Any) -> Any:
+        if not isinstance(digest, str):
+            raise _Missing(f"bad blob reference {str(digest)[:60]}")
+        hit = self._parsed.get(digest)
+        if hit is None:
+            data = _checked(digest, self._get(digest))
+            try:
+                hit = (json.loads(data), len(data))
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise _Missing(f"blob {digest}: {str(exc)[:120]}") from None
+            self._parsed[digest] = hit
+        return hit[0]
 
-
-def _decode(value: Any, get_blob: GetBlob) -> Any:
-    if isinstance(value, list):
-        return [_decode(v, get_blob) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((key, inner),) = value.items()
+    def _size(self, digest: Any, is_index: bool, depth: int) -> int:
+        """Bytes the blob expands to, counting every repeat of the blobs it refers to."""
+        if isinstance(digest, str) and digest in self._sizes:
+            return self._sizes[digest]
+        if digest in self._active:
+            raise _Missing(f"blob {digest} refers to itself")
+        if depth > MAX_BLOB_DEPTH:
+            raise _Missing(f"blobs refer to blobs more than {MAX_BLOB_DEPTH} levels deep")
+        content = self.load(digest)
+        total = self._parsed[digest][1]
+        self._active.add(digest)
         try:
-            if key == BLOB:
-                return _decode(_load(inner, get_blob), get_blob)
-            if key == CHUNKS:
-                chunks = [_chunk(h, get_blob) for h in _leaves(inner, get_blob)]
-                return [_decode(item, get_blob) for chunk in chunks for item in chunk]
-        except _Missing as exc:
-            return {CORRUPT: str(exc)}
-        except (TypeError, ValueError) as exc:
-            return {CORRUPT: f"bad reference: {exc}"}
-        if key == ESC and isinstance(inner, dict):
-            return {k: _decode(v, get_blob) for k, v in inner.items()}
-    return {k: _decode(v, get_blob) for k, v in value.items()}
+            for ref, index in _chunk_refs(content) if is_index else references(content):
+                total += self._size(ref, index, depth + 1)
+                if total > MAX_EXPANDED:
+                    raise _Missing(f"blob {digest} expands to more than {MAX_EXPANDED} bytes")
+        finally:
+            self._active.discard(digest)
+        self._sizes[digest] = total
+        return total
+
+    def _charge(self, refs: Iterable[tuple[str, bool]]) -> None:
+        """Refuse a reference whose expansion would take the state past MAX_EXPANDED."""
+        if self._inside:
+            return
+        need = sum(self._size(ref, index, 0) for ref, index in refs)
+        if self._spent + need > MAX_EXPANDED:
+            raise _Missing(f"the state expands to more than {MAX_EXPANDED} bytes")
+        self._spent += need
+
+    def _leaves(self, entries: Any) -> list[str]:
+        if not isinstance(entries, list):
+            raise _Missing(f"bad chunk list {str(entries)[:60]}")
+        out: list[str] = []
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get(INDEX), str):
+                out.extend(self._leaves(self.load(entry[INDEX])))
+            elif isinstance(entry, str):
+                out.append(entry)
+            else:
+                raise _Missing(f"bad chunk entry {str(entry)[:60]}")
+        return out
+
+    def _chunk(self, digest: str) -> list[Any]:
+        items = self.load(digest)
+        if not isinstance(items, list):
+            raise _Missing(f"blob {digest}: a chunk that is not a list")
+        return items
+
+    def _expand(self, key: str, inner: Any) -> Any:
+        if key == BLOB:
+            self._charge([(inner, False)])
+            content = self.load(inner)
+            self._inside += 1
+            try:
+                return self.decode(content)
+            finally:
+                self._inside -= 1
+        self._charge(_chunk_refs(inner))
+        chunks = [self._chunk(h) for h in self._leaves(inner)]
+        self._inside += 1
+        try:
+            return [self.decode(item) for chunk in chunks for item in chunk]
+        finally:
+            self._inside -= 1
+
+    def decode(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if key in (BLOB, CHUNKS):
+                try:
+                    return self._expand(key, inner)
+                except _Missing as exc:
+                    return {CORRUPT: str(exc)}
+                except (TypeError, ValueError) as exc:
+                    return {CORRUPT: f"bad reference: {exc}"}
+            if key == ESC and isinstance(inner, dict):
+                return {k: self.decode(v) for k, v in inner.items()}
+        return {k: self.decode(v) for k, v in value.items()}
 
 
 def join_state(manifest: Any, get_blob: GetBlob) -> Any:
-    """Rebuild the value split_state encoded; a missing blob becomes {"$corrupt": "missing blob h"}."""
-    return _decode(manifest, get_blob)
+    """Rebuild the value split_state encoded. A blob that is missing, does not match its hash,
+    refers to itself or expands past the bounds becomes {"$corrupt": reason}; so does a value
+    nested too deeply to rebuild."""
+    try:
+        return _Reader(get_blob).decode(manifest)
+    except RecursionError:
+        return {CORRUPT: "state is nested too deeply to read"}
 
 
 def _chunk_refs(entries: Any) -> Iterator[tuple[str, bool]]:

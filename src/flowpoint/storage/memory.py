@@ -8,7 +8,15 @@ from typing import Any
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
-from .records import SORT_KEYS, TABLE_COLUMNS, CheckpointQuery, CheckpointRecord, RunRecord
+from .records import (
+    LIVE_STATUSES,
+    SORT_KEYS,
+    TABLE_COLUMNS,
+    UNFINISHED_STATUSES,
+    CheckpointQuery,
+    CheckpointRecord,
+    RunRecord,
+)
 from .rows import (
     JSON_TEXT_COLUMNS,
     PLAIN_TEXT_COLUMNS,
@@ -16,6 +24,7 @@ from .rows import (
     checkpoint_record,
     checkpoint_row,
     decode_state,
+    fold,
     loads,
     run_record,
     run_row,
@@ -33,7 +42,8 @@ def _type_matches(values: tuple[str, ...], key: Any, name: Any) -> bool:
     return key in full or name in bare
 
 
-def _matches(q: CheckpointQuery, needles: tuple[str, str] | None, row: Row, run: Row) -> bool:
+def _matches(q: CheckpointQuery, needles: tuple[str, tuple[str, ...]] | None, row: Row,
+             run: Row) -> bool:
     """The SQL store's WHERE clause, in Python over the same stored text."""
     if q.run_ids is not None and row["run_id"] not in q.run_ids:
         return False
@@ -56,11 +66,10 @@ def _matches(q: CheckpointQuery, needles: tuple[str, str] | None, row: Row, run:
     if q.created_before is not None and not row["created_at"] < q.created_before:
         return False
     if needles is not None:
-        plain, escaped = needles
-        return any(
-            plain in (row[c] or "").lower() for c in PLAIN_TEXT_COLUMNS
-        ) or any(escaped in (row[c] or "").lower() for c in JSON_TEXT_COLUMNS) or any(
-            escaped in (run[c] or "").lower() for c in RUN_TEXT_COLUMNS)
+        plain, in_json = needles
+        return any(plain in fold(row[c] or "") for c in PLAIN_TEXT_COLUMNS) or any(
+            needle in fold(row[c] or "") for c in JSON_TEXT_COLUMNS for needle in in_json
+        ) or any(needle in fold(run[c] or "") for c in RUN_TEXT_COLUMNS for needle in in_json)
     return True
 
 
@@ -81,6 +90,7 @@ class MemoryStore:
     """Runs and checkpoints in dicts, encoded exactly as the SQL store encodes them."""
 
     url = "memory"
+    read_only = False
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -112,6 +122,16 @@ class MemoryStore:
                 raise CheckpointNotFound(f"no run with id '{run_id}'")
             self._runs[run_id].update(values)
 
+    def interrupt_run(self, run_id: str, heartbeat_at: float | None) -> bool:
+        with self._lock:
+            row = self._runs.get(run_id)
+            if row is None or row["status"] not in LIVE_STATUSES:
+                return False
+            if row["heartbeat_at"] != heartbeat_at:
+                return False
+            row["status"] = "interrupted"
+            return True
+
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._lock:
             row = self._runs.get(run_id)
@@ -138,8 +158,7 @@ class MemoryStore:
                 raise StoreError(f"checkpoint '{ckpt.id}' already exists")
             if (ckpt.run_id, ckpt.seq) in self._seqs:
                 raise StoreError(f"run '{ckpt.run_id}' already has a checkpoint with seq {ckpt.seq}")
-            for digest, data in blobs.items():
-                self._blobs.setdefault(digest, data)
+            self._blobs.update(blobs)  # a damaged stored copy is replaced, never reused
             self._ckpts[ckpt.id] = row
             self._seqs.add((ckpt.run_id, ckpt.seq))
             self._runs[ckpt.run_id]["heartbeat_at"] = ckpt.created_at
@@ -230,10 +249,11 @@ class MemoryStore:
             for row in self._ckpts.values():
                 by_run.setdefault(row["run_id"], []).append(row)
             doomed = []
-            for rows in by_run.values():
+            for run_id, rows in by_run.items():
                 rows.sort(key=lambda r: r["seq"], reverse=True)
+                live = older_than is not None and self._runs[run_id]["status"] in UNFINISHED_STATUSES
                 for newer, row in enumerate(rows):
-                    if row["seq"] == 0:
+                    if row["seq"] == 0 or (live and newer == 0):
                         continue
                     if keep_last is not None and newer < keep_last:
                         continue

@@ -16,6 +16,9 @@ SORT_KEYS = ("run_id", "seq", "step", "input_type", "output_type", "status", "cr
              "step_duration_s", "metadata", "error", "workflow")
 
 RUN_STATUSES = ("running", "waiting", "completed", "failed", "cancelled", "interrupted", "paused")
+LIVE_STATUSES = ("running", "waiting")  # a process runs the run (or did, until it died)
+#: Runs that may still continue from their newest checkpoint: prune(older_than=) keeps it.
+UNFINISHED_STATUSES = ("running", "waiting", "paused")
 
 
 @dataclass(frozen=True, slots=True)

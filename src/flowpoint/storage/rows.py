@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -24,13 +25,21 @@ RUN_TEXT_COLUMNS = ("error",)  # JSON text of the run a checkpoint belongs to, s
 _FIXED_ROW_BYTES = 48
 MIN_PREFIX = 4
 MAX_TIME = 9.2e9  # epoch seconds pandas and datetime can both hold (years 1678 to 2261)
-_COMPACT = json.JSONEncoder(separators=(",", ":"))
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
 
 
 def dumps(value: Any, column: str) -> str:
-    """Compact JSON text of a value, or StoreError naming the column that cannot be stored."""
+    """Compact JSON text of a value (non-ASCII text as is, so that SQL can search it), or
+    StoreError naming the column that cannot be stored."""
     try:
-        return _COMPACT.encode(value)
+        text = _COMPACT.encode(value)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates: only escaped JSON can hold them
+                text = _COMPACT_ASCII.encode(value)
+        return text
     except (TypeError, ValueError, RecursionError) as exc:
         raise StoreError(f"{column} cannot be stored as JSON: {exc}") from None
 
@@ -54,6 +63,26 @@ def loads(text: Any, column: str) -> Any:
         return corrupt(column, exc)
 
 
+_ESCAPE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})", re.I)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    if match[3] is not None:
+        return chr(int(match[3], 16))
+    high, low = int(match[1], 16), int(match[2], 16)
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+
+def fold(text: Any) -> Any:
+    """Lower-cased text with JSON \\uXXXX escapes read as the characters they stand for: the
+    text search of SQLite, whose own lower() only knows ASCII."""
+    if not isinstance(text, str):
+        return text
+    if "\\u" in text:
+        text = _ESCAPE.sub(_unescape, text)
+    return text.lower()
+
+
 def bare_name(type_key: str | None) -> str | None:
     """The class name of an event registry key: the text after the last '.'."""
     return None if type_key is None else type_key.rsplit(".", 1)[-1]
@@ -65,9 +94,12 @@ def split_type_filter(values: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return full, [v for v in values if "." not in v]
 
 
-def text_needles(text: str) -> tuple[str, str]:
-    """Lower-cased needles for plain columns and for JSON columns (where text is JSON-escaped)."""
-    return text.lower(), json.dumps(text)[1:-1].lower()
+def text_needles(text: str) -> tuple[str, tuple[str, ...]]:
+    """Lower-cased needles: one for plain columns, and those for JSON columns (where text is
+    JSON-escaped, with non-ASCII characters as they are or, in older rows, as \\u escapes)."""
+    in_json = json.dumps(text, ensure_ascii=False)[1:-1].lower()
+    ascii_json = json.dumps(text)[1:-1].lower()
+    return text.lower(), (in_json,) if ascii_json == in_json else (in_json, ascii_json)
 
 
 def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +15,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
-from .records import SORT_KEYS, CheckpointQuery, CheckpointRecord, RunRecord
+from .records import (
+    LIVE_STATUSES,
+    SORT_KEYS,
+    UNFINISHED_STATUSES,
+    CheckpointQuery,
+    CheckpointRecord,
+    RunRecord,
+)
 from .rows import (
     JSON_TEXT_COLUMNS,
     PLAIN_TEXT_COLUMNS,
@@ -29,8 +38,16 @@ from .rows import (
     text_needles,
     unique_prefix,
 )
-from .sqlengine import make_engine, parse_url
-from .sqlschema import blobs, checkpoints, ensure_schema, runs
+from .sqlengine import make_engine, parse_url, sqlite_read_only_reason
+from .sqlschema import (
+    blobs,
+    check_foreign_sqlite,
+    checkpoints,
+    ensure_schema,
+    runs,
+    schema_is_current,
+    statistics_due,
+)
 from .sqlwriter import Duplicate, Writer
 
 _BATCH = 500
@@ -49,7 +66,7 @@ _TABLE_COLUMNS = [
 
 
 def _select_checkpoints(columns: list[Any], query: CheckpointQuery | None, limit: int | None,
-                        offset: int) -> Any:
+                        offset: int, sqlite_dialect: bool) -> Any:
     """SELECT columns of checkpoints joined with their runs: filtered, in run order then seq."""
     q = query or CheckpointQuery()
     order = [_R.started_at, _C.run_id, _C.seq]
@@ -62,7 +79,7 @@ def _select_checkpoints(columns: list[Any], query: CheckpointQuery | None, limit
     return (
         select(*columns)
         .join_from(checkpoints, runs, _C.run_id == _R.run_id)
-        .where(*_where(q))
+        .where(*_where(q, sqlite_dialect))
         .order_by(*by)
         .limit(limit)
         .offset(offset or None)
@@ -80,8 +97,9 @@ def _types(values: tuple[str, ...], key_col: Any, name_col: Any) -> Any:
     return or_(*parts) if parts else false()
 
 
-def _where(q: CheckpointQuery) -> list[Any]:
-    """CheckpointQuery as SQL: AND across fields, OR within each tuple."""
+def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
+    """CheckpointQuery as SQL: AND across fields, OR within each tuple. Text matches case-
+    insensitively beyond ASCII (SQLite through flowpoint_fold, PostgreSQL through lower())."""
     out: list[Any] = []
     if q.run_ids is not None:
         out.append(_C.run_id.in_(q.run_ids))
@@ -100,11 +118,14 @@ def _where(q: CheckpointQuery) -> list[Any]:
     if q.workflows is not None:
         out.append(_R.workflow.in_(q.workflows))
     if q.text is not None:
-        plain, escaped = text_needles(q.text)
+        plain, in_json = text_needles(q.text)
+        lower = func.flowpoint_fold if sqlite_dialect else func.lower
         out.append(or_(
-            *[func.lower(_C[col]).contains(plain, autoescape=True) for col in PLAIN_TEXT_COLUMNS],
-            *[func.lower(_C[col]).contains(escaped, autoescape=True) for col in JSON_TEXT_COLUMNS],
-            *[func.lower(_R[col]).contains(escaped, autoescape=True) for col in RUN_TEXT_COLUMNS],
+            *[lower(_C[col]).contains(plain, autoescape=True) for col in PLAIN_TEXT_COLUMNS],
+            *[lower(_C[col]).contains(needle, autoescape=True)
+              for col in JSON_TEXT_COLUMNS for needle in in_json],
+            *[lower(_R[col]).contains(needle, autoescape=True)
+              for col in RUN_TEXT_COLUMNS for needle in in_json],
         ))
     if q.created_after is not None:
         out.append(_C.created_at >= q.created_after)
@@ -141,27 +162,57 @@ class _BlobReader:
 class SQLStore:
     """A CheckpointStore in one SQL database; every write is one committed transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool | None = None) -> None:
+        """Open (creating or migrating if needed) the store at ``url``.
+
+        ``read_only``: True opens without ever writing; None (default) does so only when the
+        SQLite file cannot be written (a read-only filesystem or file), with a warning saying so.
+        """
         self._url = parse_url(url)
         self.url = self._url.render_as_string(hide_password=True)
         self._is_sqlite = self._url.get_backend_name() == "sqlite"
-        self._engine = make_engine(self._url)
+        path = self._url.database or ""
+        if self._is_sqlite:
+            check_foreign_sqlite(path)
+            if read_only is None and (reason := sqlite_read_only_reason(path)):
+                warnings.warn(f"{reason}: opened the store read-only", stacklevel=2)
+                read_only = True
+        self.read_only = bool(read_only)
+        self._engine = make_engine(self._url, self.read_only)
         insert = (sqlite if self._is_sqlite else postgresql).insert
         self._writer = Writer(self._engine, self.url, [
             ("blobs", insert(blobs).on_conflict_do_nothing(index_elements=["hash"])),
             ("checkpoint", checkpoints.insert()),
             ("heartbeat", update(runs).where(_R.run_id == bindparam("hb_run")).values(
                 heartbeat_at=bindparam("hb_at"))),
-        ])
+        ], read_only=self.read_only)
         try:
-            with self._writer.transaction() as conn:
-                ensure_schema(conn, self.url)
+            self._open_schema()
         except BaseException:
             self.close()
             raise
 
+    def _open_schema(self) -> None:
+        """Check the schema in a read; write only to create, migrate or refresh statistics, so
+        a full disk or a read-only store can still be opened and read."""
+        with self._read() as conn:
+            current = schema_is_current(conn, self.url)
+            analyse = current and not self.read_only and statistics_due(conn)
+        if not current:
+            if self.read_only:
+                raise StoreError(f"store at {self.url} is opened read-only but needs its tables "
+                                 "created or migrated first; open it once writable")
+            with self._writer.transaction() as conn:
+                ensure_schema(conn, self.url)
+        if analyse:
+            try:
+                with self._writer.transaction() as conn:
+                    conn.exec_driver_sql("ANALYZE")
+            except StoreError:
+                pass  # only planner statistics: the next open tries again
+
     def __repr__(self) -> str:
-        return f"SQLStore({self.url!r})"
+        return f"SQLStore({self.url!r}{', read_only=True' if self.read_only else ''})"
 
     def __enter__(self) -> SQLStore:
         return self
@@ -173,10 +224,16 @@ class SQLStore:
     def _read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot) on a pooled connection."""
         try:
-            with self._engine.connect() as conn, conn.begin():
-                yield conn
+            with self._engine.connect() as conn:
+                if not self._is_sqlite:  # one snapshot for every statement of the read
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ",
+                                                  postgresql_readonly=True)
+                with conn.begin():
+                    yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"read from {self.url} failed: {exc.orig or exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"read from {self.url} failed: {exc}") from exc
 
     def put_run(self, run: RunRecord) -> None:
         row = run_row(run)
@@ -198,6 +255,14 @@ class SQLStore:
             missing = self.get_run(run_id) is None
         if missing:
             raise CheckpointNotFound(f"no run with id '{run_id}'")
+
+    def interrupt_run(self, run_id: str, heartbeat_at: float | None) -> bool:
+        live = _R.status.in_(LIVE_STATUSES)
+        same = _R.heartbeat_at.is_(None) if heartbeat_at is None else _R.heartbeat_at == heartbeat_at
+        with self._writer.transaction() as conn:
+            done = conn.execute(update(runs).where(_R.run_id == run_id, live, same)
+                                .values(status="interrupted")).rowcount
+        return bool(done)
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read() as conn:
@@ -255,14 +320,14 @@ class SQLStore:
         with_state: bool = False,
     ) -> list[CheckpointRecord]:
         columns = _RECORD_COLUMNS + ([_C.state_manifest] if with_state else [])
-        stmt = _select_checkpoints(columns, query, limit, offset)
+        stmt = _select_checkpoints(columns, query, limit, offset, self._is_sqlite)
         with self._read() as conn:
             return self._records(conn, conn.execute(stmt).all(), with_state)
 
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
     ) -> list[tuple[Any, ...]]:
-        stmt = _select_checkpoints(_TABLE_COLUMNS, query, limit, offset)
+        stmt = _select_checkpoints(_TABLE_COLUMNS, query, limit, offset, self._is_sqlite)
         with self._read() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
 
@@ -270,7 +335,7 @@ class SQLStore:
         stmt = (
             select(func.count())
             .select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
-            .where(*_where(query or CheckpointQuery()))
+            .where(*_where(query or CheckpointQuery(), self._is_sqlite))
         )
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
@@ -326,6 +391,10 @@ class SQLStore:
             conds.append(n_newer >= keep_last)
         if older_than is not None:
             conds.append(_C.created_at < older_than)
+            newer = checkpoints.alias("newest")
+            newest = select(func.max(newer.c.seq)).where(newer.c.run_id == _C.run_id)
+            live = select(_R.run_id).where(_R.status.in_(UNFINISHED_STATUSES))
+            conds.append(or_(_C.run_id.not_in(live), _C.seq < newest.scalar_subquery()))
         with self._writer.transaction() as conn:
             self._lock_blobs(conn)
             count = conn.execute(delete(checkpoints).where(and_(*conds))).rowcount

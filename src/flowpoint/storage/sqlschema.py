@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import urllib.parse
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -141,6 +144,62 @@ def _set_version(conn: Connection, version: int) -> None:
         conn.execute(meta.insert().values(key="schema_version", value=str(version)))
 
 
+_FLOWPOINT_TABLES = frozenset(("flowpoint_meta", "flowpoint_checkpoints"))
+
+
+def check_foreign_sqlite(path: str) -> None:
+    """Refuse a SQLite file that holds another application's tables (or is no database at all),
+    reading it without writing anything, so flowpoint never adds tables to it or changes its
+    journal mode."""
+    try:
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
+    except (OSError, sqlite3.Error):
+        return  # cannot look: opening the store reports the real problem
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise StoreError(f"{path} is not a SQLite database ({exc}); give the path of a "
+                             "flowpoint store, or of a new file") from None
+        return
+    finally:
+        conn.close()
+    foreign = sorted(n for n in names if not n.startswith("sqlite_"))
+    if foreign and not _FLOWPOINT_TABLES & names:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise StoreError(f"{path} is another application's SQLite database (tables: {shown}), "
+                         "not a flowpoint store; give a new file for the checkpoints")
+
+
+def _complete(conn: Connection, tables: set[str]) -> bool:
+    """Every table and index of this schema version exists."""
+    if not all(t.name in tables for t in metadata.sorted_tables):
+        return False
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        if any(ix.name not in have for ix in table.indexes):
+            return False
+    return True
+
+
+def schema_is_current(conn: Connection, where: str) -> bool:
+    """True if the store needs no creation or migration (read only; SchemaVersionError if it
+    was written by a newer flowpoint)."""
+    tables = set(inspect(conn).get_table_names())
+    if meta.name not in tables:
+        return False
+    version = _stored_version(conn, tables, where)
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"store at {where} was written by schema version {version}; this flowpoint reads "
+            f"up to {SCHEMA_VERSION}: upgrade flowpoint"
+        )
+    return version == SCHEMA_VERSION and _complete(conn, tables)
+
+
 def ensure_schema(conn: Connection, where: str) -> None:
     """Create the tables, or check and migrate existing ones, inside the caller's transaction."""
     if conn.dialect.name == "postgresql":
@@ -170,22 +229,21 @@ def ensure_schema(conn: Connection, where: str) -> None:
             index.create(conn, checkfirst=True)
     if version != SCHEMA_VERSION:
         _set_version(conn, SCHEMA_VERSION)
-    if conn.dialect.name == "sqlite":
-        _refresh_statistics(conn)
 
 
-def _refresh_statistics(conn: Connection) -> None:
-    """ANALYZE when the checkpoints table has no statistics or doubled since the last ones,
-    so SQLite's planner picks the selective index for filters (PostgreSQL's autovacuum does this
-    by itself). Costs ~80 ms per 100,000 checkpoints, only at open."""
+def statistics_due(conn: Connection) -> bool:
+    """True when SQLite's checkpoints table has no statistics or doubled since the last ones,
+    so that ANALYZE helps its planner pick the selective index for filters (PostgreSQL's
+    autovacuum does this by itself). ANALYZE costs ~80 ms per 100,000 checkpoints."""
+    if conn.dialect.name != "sqlite":
+        return False
     rows = conn.exec_driver_sql(f"SELECT max(rowid) FROM {checkpoints.name}").scalar() or 0
     if rows < 5000:
-        return
+        return False
     try:
         stat = conn.exec_driver_sql(
             f"SELECT stat FROM sqlite_stat1 WHERE tbl = '{checkpoints.name}' LIMIT 1").scalar()
     except Exception:
         stat = None
     analysed = int(str(stat).split()[0]) if stat else 0
-    if rows > 2 * analysed:
-        conn.exec_driver_sql("ANALYZE")
+    return rows > 2 * analysed

@@ -105,9 +105,11 @@ def passive_checkpoint(dbapi_conn: Any) -> None:
 class Writer:
     """Serialises this store's writes on one connection; each write is one committed transaction."""
 
-    def __init__(self, engine: Engine, url: str, fast: Sequence[tuple[str, ClauseElement]]) -> None:
+    def __init__(self, engine: Engine, url: str, fast: Sequence[tuple[str, ClauseElement]],
+                 read_only: bool = False) -> None:
         self._engine = engine
         self._url = url
+        self._read_only = read_only
         self._sqlite = engine.dialect.name == "sqlite"
         self._dbapi_errors = engine.dialect.loaded_dbapi
         self._lock = threading.RLock()
@@ -145,9 +147,21 @@ class Writer:
             self._conn.close()
             self._conn = None
 
+    def _refuse_if_read_only(self) -> None:
+        if self._read_only:
+            raise StoreError(f"store {self._url} is open read-only: nothing can be written to it "
+                             "(open it with read_only=False where it can be written)")
+
+    def _failed(self, exc: BaseException) -> StoreError:
+        text = str(getattr(exc, "orig", None) or exc)
+        hint = ("; the disk is full: free space (e.g. prune or delete runs from a store "
+                "elsewhere) and retry" if "full" in text.lower() else "")
+        return StoreError(f"write to {self._url} failed: {text}{hint}")
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction through SQLAlchemy, committed on exit; Duplicate on a rule break."""
+        self._refuse_if_read_only()
         with self._lock:
             try:
                 conn = self._connection()
@@ -157,28 +171,29 @@ class Writer:
                 raise Duplicate(str(exc.orig)) from None
             except SQLAlchemyError as exc:
                 self._drop_if_broken()
-                raise StoreError(f"write to {self._url} failed: {exc.orig or exc}") from exc
+                raise self._failed(exc) from exc
             self._committed()
 
-    def _existing(self, cur: Any, hashes: list[str]) -> set[str]:
-        """Which blobs are stored already; on PostgreSQL also locks them against garbage collection."""
-        found: set[str] = set()
+    def _existing(self, cur: Any, hashes: list[str]) -> dict[str, str]:
+        """The stored data of those blobs that are stored already; on PostgreSQL also locks them
+        against garbage collection."""
+        found: dict[str, str] = {}
         for start in range(0, len(hashes), _BATCH):
             batch = hashes[start : start + _BATCH]
             if self._sqlite:
                 marks = ",".join("?" * len(batch))
-                cur.execute(f"SELECT hash FROM flowpoint_blobs WHERE hash IN ({marks})", batch)
+                cur.execute(f"SELECT hash, data FROM flowpoint_blobs WHERE hash IN ({marks})",
+                            batch)
             else:
-                cur.execute(
-                    "SELECT hash FROM flowpoint_blobs WHERE hash = ANY(%(hashes)s) FOR KEY SHARE",
-                    {"hashes": batch},
-                )
-            found.update(h for (h,) in cur.fetchall())
+                cur.execute("SELECT hash, data FROM flowpoint_blobs WHERE hash = ANY(%(hashes)s) "
+                            "FOR KEY SHARE", {"hashes": batch})
+            found.update(cur.fetchall())
         return found
 
     @contextmanager
     def _raw(self) -> Iterator[Any]:
         """One transaction on the writer's driver cursor, committed on exit."""
+        self._refuse_if_read_only()
         with self._lock:
             conn = self._connection()
             try:
@@ -197,22 +212,34 @@ class Writer:
                 if isinstance(exc, self._dbapi_errors.IntegrityError):
                     raise Duplicate(str(exc)) from None
                 if isinstance(exc, self._dbapi_errors.Error):
-                    raise StoreError(f"write to {self._url} failed: {exc}") from exc
+                    raise self._failed(exc) from exc
                 raise
             finally:
                 cur.close()
             self._committed()
 
     def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any) -> None:
-        """Insert the blobs not stored yet, the checkpoint row, and the run heartbeat, atomically."""
+        """Insert the blobs not stored yet, the checkpoint row, and the run heartbeat, atomically.
+
+        A stored blob is reused only if its data is the data its hash names; a damaged or forged
+        one is overwritten with the right data, so no later checkpoint reads it.
+        """
         with self._raw() as cur:
             if blobs:
                 stored = self._existing(cur, list(blobs))
                 new = [{"hash": h, "data": d.decode(), "size": len(d)}
                        for h, d in blobs.items() if h not in stored]
+                bad = [{"hash": h, "data": blobs[h].decode(), "size": len(blobs[h])}
+                       for h, data in stored.items()
+                       if data.encode("utf-8", "surrogatepass") != blobs[h]]
                 if new:
                     stmt = self._prepared["blobs"]
                     cur.executemany(stmt.sql, [stmt.params(v) for v in new])
+                if bad:
+                    mark = "?" if self._sqlite else "%s"
+                    cur.executemany(f"UPDATE flowpoint_blobs SET data = {mark}, size = {mark} "
+                                    f"WHERE hash = {mark}",
+                                    [(v["data"], v["size"], v["hash"]) for v in bad])
             for name, values in (("checkpoint", row), ("heartbeat", heartbeat)):
                 stmt = self._prepared[name]
                 cur.execute(stmt.sql, stmt.params(values))
