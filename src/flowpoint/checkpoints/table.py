@@ -19,6 +19,13 @@ def _metadata(text: Any) -> Any:
     return value if isinstance(value, dict) else {"$corrupt": "metadata: not an object"}
 
 
+def _seqs(pd: Any, values: Any) -> Any:
+    """Sequence numbers as int64; anything that is not a finite integer reads as -1."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    finite = numbers.where(numbers.abs() < 2**53)
+    return finite.fillna(-1).astype("int64")
+
+
 def _bare(keys: Any) -> Any:
     return keys.str.rsplit(".", n=1).str[-1]
 
@@ -36,7 +43,7 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
     frame = pd.DataFrame({
         "checkpoint_id": raw["checkpoint_id"].astype("string"),
         "run_id": raw["run_id"].astype("string"),
-        "seq": pd.to_numeric(raw["seq"], errors="coerce").fillna(-1).astype("int64"),
+        "seq": _seqs(pd, raw["seq"]),
         "step": raw["step"].astype("string"),
         "input_type": _bare(raw["input_type"].astype("string")),
         "output_type": _bare(raw["output_type"].astype("string")),
@@ -48,6 +55,6 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
         "metadata": [_metadata(t) for t in raw["metadata"]],
         "parent_id": raw["parent_id"].astype("string"),
         "origin_checkpoint_id": raw["origin_checkpoint_id"].astype("string"),
-        "edited": [t not in (None, "null", "{}") for t in raw["edited"]],
+        "edited": [isinstance(t, str) and t not in ("null", "{}") for t in raw["edited"]],
     })
     return frame
