@@ -6,6 +6,21 @@ optional package is not imported) and a factory that imports its adapter only wh
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..checkpoints.drivers import class_path_names, register_driver
 
 __all__ = ["class_path_names", "register_driver"]
+
+
+def _is_llamaindex_workflow(obj: Any) -> bool:
+    return "workflows.workflow.Workflow" in class_path_names(obj)
+
+
+def _llamaindex_driver(obj: Any) -> Any:
+    from .llamaindex import LlamaIndexDriver
+
+    return LlamaIndexDriver(obj)
+
+
+register_driver(_is_llamaindex_workflow, _llamaindex_driver)

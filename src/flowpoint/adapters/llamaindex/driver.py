@@ -1,0 +1,235 @@
+"""The checkpointer driver for llama-index-workflows 2.x: run, record, and resume a 2.x workflow.
+
+A run goes through the workflow's own runtime, wrapped so its ticks are watched. A resume
+rebuilds a context by replaying the checkpoint's tick journal in the basic runtime (with the
+step's output event and ``ctx.store`` state edited if asked), then runs the workflow on it: the
+step's output is delivered and only later work runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from workflows.context import Context
+from workflows.context.state_store import InMemoryStateStore
+from workflows.events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
+from workflows.plugins.basic import JournalRecord
+from workflows.runtime.types.results import StepWorkerResult
+from workflows.runtime.types.ticks import TickPublishEvent, TickStepResult, WorkflowTickAdapter
+
+from ...checkpoints.codec import UnknownEvent
+from ...checkpoints.drivers import Launch, Resume
+from ...checkpoints.restore import check_raw_state
+from ...errors import CorruptCheckpoint, FlowpointError, InvalidEdit, UnknownEventType
+from .handler import RunHandler
+from .runtime import RunWatch, basic_runtime_of, checkpoint_runtime
+from .snapshot import state_model, store_state
+from .types import TypeRegistry, changes, edited_event, type_key
+from .version import check_version
+
+
+class LlamaIndexDriver:
+    """Serves ``workflows.Workflow`` instances, used as they are."""
+
+    native = False
+
+    def __init__(self, workflow: Any) -> None:
+        check_version()
+        self.workflow = workflow
+        self._registry: TypeRegistry | None = None
+
+    # --- what the checkpointer reads --------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return type(self.workflow).__name__
+
+    def steps(self) -> dict[str, Any]:
+        return self.workflow._get_steps()
+
+    def registry(self, refresh: bool = False) -> TypeRegistry:
+        """The classes stored names resolve to (rebuilt on refresh: classes defined since)."""
+        if self._registry is None or refresh:
+            self._registry = TypeRegistry(self.workflow)
+        return self._registry
+
+    def encode_event(self, event: Any) -> Any:
+        return self.registry().encode_event(event)
+
+    def event_type(self, cls: type) -> str:
+        return type_key(cls)
+
+    def decode_event(self, data: Any) -> Any:
+        ev = self.registry().decode_event(data)
+        if isinstance(ev, UnknownEvent) and ev.type_key != "?":
+            ev = self.registry(refresh=True).decode_event(data)
+        return ev
+
+    def human_response(self, response: str) -> Any:
+        return HumanResponseEvent(response=response)
+
+    def send_event(self, handler: Any, event: Any) -> None:
+        handler.ctx.send_event(event)
+
+    def default_store(self) -> None:
+        return None
+
+    # --- running ----------------------------------------------------------------------------------
+    def start(self, *, ctx: Any, start_event: Any, kwargs: dict[str, Any]) -> Launch:
+        if ctx is not None:
+            raise FlowpointError(
+                "ckptr.run(ctx=...) is not supported for a llama-index-workflows workflow: a run "
+                "must start from its beginning to be resumable. Continue a run with "
+                "ckptr.run_from(checkpoint) instead")
+        self.workflow._validate()
+        first = self.workflow._get_start_event_instance(start_event, **kwargs)
+        registry = self.registry(refresh=True)
+        return lambda run_id, recorder: self._launch(run_id, recorder, registry, first=first)
+
+    def _launch(self, run_id: str, recorder: Any, registry: TypeRegistry, *,
+                first: Event | None = None, ctx: Any = None, journal: list[str] | None = None,
+                pending_input: Any = None, republish: Any = None) -> RunHandler:
+        runtime = checkpoint_runtime(self.workflow)
+        watch = RunWatch(recorder, registry, recorder.is_enabled, journal, pending_input)
+        runtime.watch(run_id, watch)
+        try:
+            if first is not None:
+                recorder.record(None, None, first, None, {}, lambda encode: {
+                    "store": store_state(None, registry), "queues": {}, "in_progress": {},
+                    "collect_buffers": {}, "waiters": [], "pending_input": None,
+                    "is_running": False, "journal": []})
+            inner = self.workflow.run(ctx=ctx, start_event=first, run_id=run_id)
+        except BaseException:
+            runtime.unwatch(run_id)
+            raise
+        if republish is not None:
+            adapter = basic_runtime_of(runtime).get_external_adapter(run_id)
+            asyncio.get_running_loop().create_task(
+                adapter.send_event(TickPublishEvent(event=republish)))
+        return RunHandler(inner, run_id, recorder, lambda: runtime.unwatch(run_id))
+
+    def resume(self, ckpt: Any, *, output_event: Any, state: dict[str, Any] | None,
+               kwargs: dict[str, Any], codec: Any) -> Resume:
+        short = ckpt.id_[:8]
+        registry = self.registry(refresh=True)
+        original = ckpt.output_event
+        if isinstance(original, UnknownEvent):
+            raise UnknownEventType(f"cannot resume from checkpoint {short}: its output event has "
+                                   f"type {original.type_key!r}, which cannot be loaded "
+                                   f"({original.reason})")
+        if ckpt.is_start:
+            return self._restart(ckpt, original, output_event, state, kwargs, registry)
+        if kwargs:
+            raise InvalidEdit(f"keyword arguments {sorted(kwargs)} can only change the StartEvent "
+                              f"of a start checkpoint (seq 0); pass output_event=... to edit the "
+                              f"output of step {ckpt.last_completed_step!r}")
+        if isinstance(original, StopEvent):
+            raise InvalidEdit(
+                f"checkpoint {short} is where its run ended: step {ckpt.last_completed_step!r} "
+                f"returned a {type(original).__name__}, so no later step exists to run. Resume "
+                f"from an earlier checkpoint (the one before it re-runs that step)")
+        raw = ckpt.raw_state
+        check_raw_state(ckpt.id_, raw)
+        journal = raw.get("journal")
+        if not isinstance(journal, list) or not journal or \
+                not all(isinstance(t, str) for t in journal):
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: it has no tick "
+                                    f"journal (was it written by the llama-index-workflows "
+                                    f"adapter?)")
+        journal = list(journal)
+        edited: dict[str, Any] = {}
+        output = original
+        if output_event is not None:
+            output = edited_event(original, output_event)
+            journal[-1] = self._with_output(journal[-1], output, registry, short)
+            edited["output_event"] = {"type": type_key(type(output)),
+                                      "changes": changes(original, output, registry.encode_event)}
+        model, state_edit = self._state(raw.get("store"), state, registry, short)
+        if state_edit is not None:
+            edited["state"] = state_edit
+        ctx = self._rebuild(journal, model, registry, short)
+        pending = registry.decode_event(raw.get("pending_input"))
+        if isinstance(pending, UnknownEvent):
+            raise UnknownEventType(f"cannot resume from checkpoint {short}: its pending prompt "
+                                   f"has type {pending.type_key!r}, which cannot be loaded")
+        prompt = output if isinstance(output, InputRequiredEvent) else pending
+
+        def launch(run_id: str, recorder: Any) -> RunHandler:
+            return self._launch(run_id, recorder, registry, ctx=ctx, journal=journal,
+                                pending_input=prompt, republish=prompt)
+
+        return Resume(launch, ckpt.seq + 1, edited or None)
+
+    def _restart(self, ckpt: Any, original: Any, output_event: Any, state: Any,
+                 kwargs: dict[str, Any], registry: TypeRegistry) -> Resume:
+        """A start checkpoint: a fresh run, with the StartEvent's fields edited if asked."""
+        if state:
+            raise InvalidEdit(f"checkpoint {ckpt.id_[:8]} is a start checkpoint: ctx.store is "
+                              f"empty before the first step; edit a later checkpoint's state")
+        first, edited = original, None
+        edit = output_event if output_event is not None else (kwargs or None)
+        if output_event is not None and kwargs:
+            edit = {**(output_event if isinstance(output_event, dict) else {}), **kwargs}
+        if edit is not None:
+            first = edited_event(original, edit)
+            edited = {"output_event": {"type": type_key(type(first)),
+                                       "changes": changes(original, first,
+                                                          registry.encode_event)}}
+
+        def launch(run_id: str, recorder: Any) -> RunHandler:
+            return self._launch(run_id, recorder, registry, first=first)
+
+        return Resume(launch, 0, edited)
+
+    @staticmethod
+    def _with_output(tick_data: str, output: Event, registry: TypeRegistry, short: str) -> str:
+        """The checkpoint's step-result tick with its returned event replaced by ``output``."""
+        ser = registry.serializer
+        try:
+            with ser.validation_context():
+                tick = WorkflowTickAdapter.validate_python(ser.deserialize(tick_data))
+        except Exception as exc:
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its last journal "
+                                    f"tick cannot be read ({exc})") from None
+        if not isinstance(tick, TickStepResult):
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its journal does "
+                                    f"not end with the step's result")
+        results = [r.model_copy(update={"result": output}) if isinstance(r, StepWorkerResult)
+                   else r for r in tick.result]
+        return ser.serialize(tick.model_copy(update={"result": results}))
+
+    @staticmethod
+    def _state(stored: Any, edit: dict[str, Any] | None, registry: TypeRegistry,
+               short: str) -> tuple[Any, dict[str, Any] | None]:
+        """The ``ctx.store`` state model to resume with, and the record of the edit (or None)."""
+        try:
+            model = state_model(stored, registry)
+        except Exception as exc:
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its ctx.store state "
+                                    f"does not fit {registry.state_type.__name__} ({exc})") from None
+        if edit is None:
+            return model, None
+        if not isinstance(edit, dict) or not all(isinstance(k, str) for k in edit):
+            raise InvalidEdit(f"state must be a dict of ctx.store keys to new values, got "
+                              f"{type(edit).__name__}")
+        from .state_edit import edit_state
+
+        return edit_state(model, edit, registry)
+
+    def _rebuild(self, journal: list[str], model: Any, registry: TypeRegistry,
+                 short: str) -> Any:
+        """A context ready to run: the journal replayed, then ``model`` as its state."""
+        basic = basic_runtime_of(self.workflow.runtime)
+        if basic is None:
+            raise FlowpointError(f"{self.name} does not run on the basic runtime of "
+                                 f"llama-index-workflows, so its journal cannot be replayed")
+        ser = registry.serializer
+        records = [JournalRecord(seq=i, data=d) for i, d in enumerate(journal)]
+        try:
+            replayed = basic.restore(self.workflow, None, records, serializer=ser)
+            snapshot = replayed.to_dict(ser, include_state=False)
+        except Exception as exc:
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: replaying its "
+                                    f"journal failed ({type(exc).__name__}: {exc})") from None
+        snapshot["state"] = InMemoryStateStore(model).to_dict(ser)
+        return Context.from_dict(self.workflow, snapshot, serializer=ser)

@@ -1,0 +1,158 @@
+"""The classes a 2.x workflow's stored data may name, and how its events are stored and read.
+
+Stored events and ticks carry qualified class names. They are resolved only through a registry
+built from classes already loaded in this process — the workflow's step signatures and state type
+first, then every loaded ``workflows.events.Event`` subclass — never by importing a stored name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from workflows.context.serializers import JsonSerializer
+from workflows.context.state_store import DictState
+from workflows.events import Event, StopEvent
+
+from ...checkpoints.codec import EVENT, UnknownEvent, decode_value, encode_value
+from ...errors import InvalidEdit
+
+
+def type_key(cls: type) -> str:
+    """The stored name of a class: ``module.QualName`` (what type filters match)."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _loaded_events() -> list[type]:
+    out: list[type] = []
+    todo = [Event]
+    while todo:
+        cls = todo.pop()
+        out.append(cls)
+        todo.extend(cls.__subclasses__())
+    return out
+
+
+def _signature_types(workflow: Any) -> list[type]:
+    """Event and state classes named by the workflow's own steps."""
+    found: list[type] = []
+    for cfg in workflow._step_configs().values():
+        for t in (*cfg.accepted_events, *cfg.return_types, cfg.context_state_type):
+            for c in getattr(t, "__args__", None) or (t,):
+                if isinstance(c, type) and issubclass(c, BaseModel):
+                    found.append(c)
+    return found
+
+
+class TypeRegistry:
+    """Classes by stored name for one workflow, and a JsonSerializer that resolves only them."""
+
+    def __init__(self, workflow: Any) -> None:
+        self.state_type: type[BaseModel] = _state_type(workflow)
+        allowed = _no_clash([DictState, *_loaded_events(), self.state_type,
+                             *_signature_types(workflow)])
+        self.classes: dict[str, type] = {
+            n: c for c in allowed for n in (type_key(c), f"{c.__module__}.{c.__name__}")}
+        self.serializer = JsonSerializer(allowed_types=allowed)
+        #: (state model, its encoded data): a store write makes a new model, so reuse is safe.
+        self.state_cache: tuple[Any, dict[str, Any]] | None = None
+
+    def lookup(self, key: str) -> type | None:
+        """The class stored as ``key``; a unique bare-name match if the module differs (a class
+        defined in a notebook vs a script)."""
+        cls = self.classes.get(key)
+        if cls is not None:
+            return cls
+        bare = key.rsplit(".", 1)[-1]
+        matches = {c for k, c in self.classes.items() if k.rsplit(".", 1)[-1] == bare}
+        return matches.pop() if len(matches) == 1 else None
+
+    # --- events as flowpoint stores them: {"__event__": key, "data": fields} -------------------
+    def encode_event(self, ev: Any) -> Any:
+        if ev is None:
+            return None
+        if isinstance(ev, UnknownEvent):
+            return {EVENT: ev.type_key, "data": ev.data}
+        return {EVENT: type_key(type(ev)),
+                "data": {k: encode_value(v, f"event.{k}", in_model=True)
+                         for k, v in event_fields(ev).items()}}
+
+    def decode_event(self, data: Any) -> Any:
+        if data is None:
+            return None
+        if not isinstance(data, dict) or EVENT not in data:
+            return UnknownEvent(type_key="?", data=repr(data)[:200],
+                                reason="stored event is not in the expected form")
+        key = str(data[EVENT])
+        cls = self.lookup(key)
+        fields = data.get("data")
+        if cls is None or not isinstance(fields, dict):
+            return UnknownEvent(type_key=key, data=fields,
+                                reason=f"no workflows Event class named {key!r} is loaded")
+        try:
+            return cls(**{k: decode_value(v) for k, v in fields.items()})
+        except (ValidationError, TypeError, ValueError) as exc:
+            return UnknownEvent(type_key=key, data=fields,
+                                reason=f"stored data does not fit {cls.__name__}: "
+                                       f"{str(exc).splitlines()[0] if str(exc) else exc}")
+
+
+def event_fields(ev: Any) -> dict[str, Any]:
+    """An event's declared fields and its dict-style extras (``StartEvent(topic=...)``)."""
+    fields = {k: getattr(ev, k) for k in type(ev).model_fields}
+    extra = getattr(ev, "_data", None)
+    if isinstance(extra, dict):
+        fields.update(extra)
+    if isinstance(ev, StopEvent) and "result" not in fields:  # kept in a private attribute
+        fields["result"] = ev.result
+    return fields
+
+
+def edited_event(original: Any, edit: Any) -> Any:
+    """``edit`` (an event of the original's type, or a dict of fields to change) validated."""
+    cls = type(original)
+    if isinstance(edit, Event):
+        if type(edit) is not cls:
+            raise InvalidEdit(f"edited output event is a {type(edit).__name__}, but the "
+                              f"checkpoint's output is a {cls.__name__}; pass a {cls.__name__} "
+                              f"(or a dict of its fields)")
+        data = event_fields(edit)
+    elif isinstance(edit, dict):
+        open_fields = cls.__name__ == "StartEvent" or issubclass(cls, DictState)
+        unknown = sorted(set(edit) - set(cls.model_fields) - set(event_fields(original)))
+        if unknown and not open_fields:
+            raise InvalidEdit(f"{cls.__name__} has no field(s) {unknown}; its fields are "
+                              f"{sorted(cls.model_fields)}")
+        data = {**event_fields(original), **edit}
+    else:
+        raise InvalidEdit(f"output_event must be a {cls.__name__} or a dict of its fields, got "
+                          f"{type(edit).__name__}")
+    try:
+        return cls(**data)
+    except ValidationError as exc:
+        raise InvalidEdit(f"edited {cls.__name__} is invalid: {exc}") from None
+
+
+def changes(before: Any, after: Any, encode: Any) -> dict[str, Any]:
+    """Field-by-field differences of two events, as the run's ``edited`` record shows them."""
+    old = encode(before)["data"] if before is not None else {}
+    new = encode(after)["data"]
+    return {k: {"before": old.get(k), "after": new.get(k)}
+            for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def _state_type(workflow: Any) -> type[BaseModel]:
+    from workflows.context.state_store import infer_state_type
+
+    return infer_state_type(workflow)
+
+
+def _no_clash(classes: list[type]) -> list[type]:
+    """Drop classes whose serialized names another (later, preferred) class already claims."""
+    claimed: dict[str, type] = {}
+    for cls in reversed(classes):
+        names = {type_key(cls), f"{cls.__module__}.{cls.__name__}"}
+        if all(claimed.get(n, cls) is cls for n in names):
+            for n in names:
+                claimed[n] = cls
+    return list({id(c): c for c in claimed.values()}.values())
