@@ -15,8 +15,8 @@ def put_two(store: SQLStore) -> None:
     store.put_checkpoint(make_ckpt("r", 0, id="good"))
     store.put_checkpoint(make_ckpt(
         "r", 1, id="bad", metadata={"label": "x"},
-        ctx_state={"small": 1, "log": [f"entry {i}" * 5 for i in range(100)],
-                   "big": {"k": "v" * 600}},
+        ctx_state={"small": 1, "log": [f"entry {i}" * 5 for i in range(40)],
+                   "big": {f"k{i}": "v" * 20 for i in range(40)}},
     ))
 
 

@@ -13,7 +13,8 @@ from ..runtime.context import Invocation
 from ..runtime.events import Event, StopEvent, event_key
 from ..runtime.runner import Runner
 from ..storage.base import CheckpointStore
-from ..storage.records import CheckpointRecord
+from ..storage.records import CheckpointRecord, EncodedState
+from ..storage.statesplitter import StateSplitter
 from .codec import JsonCodec, encode_value
 
 
@@ -44,6 +45,8 @@ class Recorder:
         self._encoded: dict[int, tuple[Event, Any]] = {}
         self._encode = encode_event or codec.encode_event
         self._event_type = event_type
+        self._splitter = (StateSplitter() if type(codec) is JsonCodec
+                          and getattr(store, "accepts_encoded_state", False) else None)
 
     # --- RunObserver ----------------------------------------------------------------------------
     def on_start_event(self, runner: Runner, start_event: Event) -> None:
@@ -105,11 +108,20 @@ class Recorder:
         snapshot = runner.ctx.snapshot()
         if isinstance(output_event, StopEvent) or paused_before is not None:
             snapshot["is_running"] = False  # the run ends (or pauses) right after this checkpoint
+        extra = {"paused_before": paused_before} if paused_before is not None else None
+        if self._splitter is not None:
+            try:
+                split = self.codec.split_state(snapshot, self._event, self._splitter, extra)
+            except (SerializationError, TypeError, ValueError, RecursionError):
+                self._splitter.reset()  # the whole-state path below reports what is wrong
+            else:
+                self._commit(step, input_event, output_event, duration_s, metadata, None, split)
+                return
 
         def encoded(ev: Callable[[Any], Any]) -> dict[str, Any]:
             state = self.codec.encode_state(snapshot, ev)
-            if paused_before is not None and "__pickle__" not in state:
-                state["paused_before"] = paused_before
+            if extra is not None and "__pickle__" not in state:
+                state.update(extra)
             return state
 
         self.record(step, input_event, output_event, duration_s, metadata, encoded)
@@ -123,11 +135,21 @@ class Recorder:
         """
         try:
             state = snapshot(self._event)
+        except SerializationError as exc:
+            raise self._failed(step, exc) from None
+        self._commit(step, input_event, output_event, duration_s, metadata, state, None)
+
+    def _failed(self, step: str | None, exc: SerializationError) -> SerializationError:
+        where = f"after step {step!r}" if step else "at the start"
+        return SerializationError(f"checkpoint {where} of run {self.run_id} failed: {exc}")
+
+    def _commit(self, step: str | None, input_event: Any, output_event: Any,
+                duration_s: float | None, metadata: dict[str, Any], state: Any,
+                split: EncodedState | None) -> None:
+        try:
             meta = encode_value(metadata, "ctx.checkpoint(metadata)")
         except SerializationError as exc:
-            where = f"after step {step!r}" if step else "at the start"
-            raise SerializationError(f"checkpoint {where} of run {self.run_id} failed: {exc}") \
-                from None
+            raise self._failed(step, exc) from None
         ckpt_id = str(uuid.uuid4())
         rec = CheckpointRecord(
             id=ckpt_id, run_id=self.run_id, seq=self.next_seq, step=step,
@@ -136,8 +158,16 @@ class Recorder:
             input_event=self._event(input_event), output_event=self._event(output_event),
             ctx_state=state, created_at=time.time(), step_duration_s=duration_s,
             metadata=meta, parent_id=self.parent_id, serializer=self.codec.name,
+            encoded_state=split,
         )
-        self.store.put_checkpoint(rec)
+        try:
+            self.store.put_checkpoint(rec)
+        except BaseException:
+            if self._splitter is not None:
+                self._splitter.reset()
+            raise
+        if split is not None and self._splitter is not None:
+            self._splitter.committed(split)
         self.next_seq += 1
         self.parent_id = ckpt_id
         if self.on_change is not None:

@@ -3,12 +3,13 @@
 A state is split into a small *manifest* (the state with big parts replaced by references) and
 *blobs* (canonical JSON keyed by its sha256). References are single-key dicts:
 
-- ``{"$chunks": L}``: a list longer than CHUNK items, cut at fixed boundaries ([0:32], [32:64],
-  ...); each chunk is one blob and ``L`` lists the chunk hashes. Past FLAT chunks, the hashes of
-  the full chunks are folded into perfect binary trees of index blobs ``{"$index": h}`` (a Merkle
-  mountain range) and only the partial last chunk stays loose, so appending to a long list stores
-  one new chunk and a short list of tree roots, never the whole hash list again.
-- ``{"$blob": h}``: any other dict or list whose canonical JSON exceeds BLOB_MIN bytes.
+- ``{"$chunks": L}``: a list cut into chunks (a chunk ends after CHUNK items or once it holds
+  CHUNK_BYTES bytes, so where it ends depends only on its own items); each chunk is one blob and
+  ``L`` lists the chunk hashes. Past FLAT chunks, the hashes of the finished chunks are folded
+  into perfect binary trees of index blobs ``{"$index": h}`` (a Merkle mountain range) and only
+  the partial last chunk stays loose, so appending to a long list stores one small chunk and a
+  short list of tree roots, never the whole hash list again.
+- ``{"$blob": h}``: any other dict, list or string whose canonical JSON exceeds BLOB_MIN bytes.
 - ``{"$esc": d}``: a user dict that has a key of its own named like a reference marker.
 """
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 CHUNK = 32
+CHUNK_BYTES = 512
 FLAT = 8
 BLOB_MIN = 512
 MAX_EXPANDED = 256 * 1024 * 1024  # bytes of blob text one state may expand to, repeats counted
@@ -59,14 +61,6 @@ def _put(data: bytes, blobs: Blobs) -> str:
     return digest
 
 
-def _tree(hashes: list[Any], blobs: Blobs) -> Any:
-    if len(hashes) == 1:
-        return hashes[0]
-    half = len(hashes) // 2
-    pair = [_tree(hashes[:half], blobs), _tree(hashes[half:], blobs)]
-    return {INDEX: _put(canonical(pair), blobs)}
-
-
 def _item_bytes(value: Any, blobs: Blobs) -> bytes:
     if isinstance(value, dict):
         data = canonical(value)
@@ -78,24 +72,99 @@ def _item_bytes(value: Any, blobs: Blobs) -> bytes:
     return canonical(value)
 
 
-def _chunked(items: Sequence[Any], blobs: Blobs) -> dict[str, Any]:
-    hashes = []
-    for start in range(0, len(items), CHUNK):
-        part = items[start : start + CHUNK]
-        if not any(isinstance(v, (dict, list, tuple)) for v in part):
-            data = canonical(part)
-        else:
-            data = b"[" + b",".join(_item_bytes(v, blobs) for v in part) + b"]"
-        hashes.append(_put(data, blobs))
-    if len(hashes) <= FLAT:
-        return {CHUNKS: hashes}
-    full = len(items) // CHUNK
-    peaks, start = [], 0
-    while start < full:
-        size = 1 << ((full - start).bit_length() - 1)
-        peaks.append(_tree(hashes[start : start + size], blobs))
-        start += size
-    return {CHUNKS: peaks + hashes[full:]}
+def _node_pair(pair: list[Any], blobs: Blobs) -> dict[str, str]:
+    return {INDEX: _put(canonical(pair), blobs)}
+
+
+class ChunkedList:
+    """The chunks of one list, with the finished ones remembered for the next encoding.
+
+    A run checkpoints the same lists again and again, mostly grown at the end. Finished chunks
+    whose items are all immutable (``frozen``) are kept by hash along with those items; the next
+    encoding checks the list still starts with them (a C-level comparison that short-cuts on
+    identity) and only encodes what follows. A list that changed before its end is encoded anew.
+    """
+
+    __slots__ = ("_src", "_hashes", "_nodes")
+
+    def __init__(self) -> None:
+        self._src: list[Any] = []
+        self._hashes: list[str] = []
+        self._nodes: dict[tuple[int, int], Any] = {}
+
+    def encode(self, items: Sequence[Any], to_json: Callable[[Any], Any],
+               frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str]) -> Any:
+        """The reference for ``items`` (or the items, when small); new blobs go to ``blobs``
+        and the older ones the reference relies on to ``touched``."""
+        n = len(self._src)
+        if n and (len(items) < n or items[:n] != self._src):
+            self._src, self._hashes, self._nodes = [], [], {}
+            n = 0
+        hashes = list(self._hashes)
+        caching = True
+        part: list[bytes] = []
+        size, start = 0, n
+        for i in range(n, len(items)):
+            data = _item_bytes(to_json(items[i]), blobs)
+            part.append(data)
+            size += len(data) + 1
+            if len(part) < CHUNK and size < CHUNK_BYTES:
+                continue
+            digest = _put(b"[" + b",".join(part) + b"]", blobs)
+            hashes.append(digest)
+            if caching and all(map(frozen, items[start : i + 1])):
+                self._hashes.append(digest)
+                self._src.extend(items[start : i + 1])
+            else:
+                caching = False
+            part, size, start = [], 0, i + 1
+        if not hashes and len(part) <= CHUNK and size <= BLOB_MIN:
+            return json.loads(b"[" + b",".join(part) + b"]") if part else []
+        entries = self._entries(hashes, blobs, touched)
+        if part:
+            entries.append(_put(b"[" + b",".join(part) + b"]", blobs))
+        return {CHUNKS: entries}
+
+    def _entries(self, hashes: list[str], blobs: Blobs, touched: set[str]) -> list[Any]:
+        if len(hashes) <= FLAT:
+            touched.update(h for h in hashes if h not in blobs)
+            return list(hashes)
+        peaks, start = [], 0
+        while start < len(hashes):
+            size = 1 << ((len(hashes) - start).bit_length() - 1)
+            peaks.append(self._node(hashes, start, size, blobs, touched))
+            start += size
+        return peaks
+
+    def _node(self, hashes: list[str], start: int, size: int, blobs: Blobs,
+              touched: set[str]) -> Any:
+        if size == 1:
+            if hashes[start] not in blobs:
+                touched.add(hashes[start])
+            return hashes[start]
+        hit = self._nodes.get((start, size))
+        if hit is not None:
+            touched.add(hit[INDEX])
+            return hit
+        half = size // 2
+        entry = _node_pair([self._node(hashes, start, half, blobs, touched),
+                            self._node(hashes, start + half, half, blobs, touched)], blobs)
+        if start + size <= len(self._hashes):
+            self._nodes[(start, size)] = entry
+        return entry
+
+
+def _never(_value: Any) -> bool:
+    return False
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _chunked(items: Sequence[Any], blobs: Blobs) -> Any:
+    touched: set[str] = set()
+    return ChunkedList().encode(items, _same, _never, blobs, touched)
 
 
 def _plain(value: Any) -> bool:
@@ -133,6 +202,8 @@ def _encode(value: Any, blobs: Blobs) -> tuple[Any, bytes]:
         else:
             encoded = [_encode(v, blobs)[0] for v in value]
         return _sized(encoded, blobs)
+    if isinstance(value, str) and len(value) > BLOB_MIN:
+        return _sized(value, blobs)
     return value, b""
 
 

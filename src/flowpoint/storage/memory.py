@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..errors import CheckpointNotFound, StoreError
@@ -91,6 +92,7 @@ class MemoryStore:
 
     url = "memory"
     read_only = False
+    accepts_encoded_state = True  # takes a state split by the run (EncodedState)
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -158,6 +160,9 @@ class MemoryStore:
                 raise StoreError(f"checkpoint '{ckpt.id}' already exists")
             if (ckpt.run_id, ckpt.seq) in self._seqs:
                 raise StoreError(f"run '{ckpt.run_id}' already has a checkpoint with seq {ckpt.seq}")
+            split = ckpt.encoded_state
+            if split is not None and not all(h in self._blobs for h in split.refs):
+                row, blobs = checkpoint_row(replace(ckpt, encoded_state=split.rebuild()))
             self._blobs.update(blobs)  # a damaged stored copy is replaced, never reused
             self._ckpts[ckpt.id] = row
             self._seqs.add((ckpt.run_id, ckpt.seq))

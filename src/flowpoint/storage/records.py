@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,21 @@ UNFINISHED_STATUSES = ("running", "waiting", "paused")
 
 
 @dataclass(frozen=True, slots=True)
+class EncodedState:
+    """A ctx_state already split into a manifest and blobs by the run that took it.
+
+    ``blobs`` holds only the blobs new since that run's previous checkpoint; ``refs`` names the
+    older ones the manifest or the new blobs refer to directly, which the store checks are still
+    there. If some are gone (pruned meanwhile), ``rebuild()`` gives the state with every blob.
+    """
+
+    manifest: Any
+    blobs: dict[str, bytes]
+    refs: frozenset[str]
+    rebuild: Callable[[], EncodedState]
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointRecord:
     """One stored checkpoint. Events are already encoded (``{"type": key, "data": {...}}``)."""
 
@@ -39,6 +55,7 @@ class CheckpointRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     parent_id: str | None = None
     serializer: str = "json"
+    encoded_state: EncodedState | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

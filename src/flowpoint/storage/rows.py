@@ -104,7 +104,10 @@ def text_needles(text: str) -> tuple[str, tuple[str, ...]]:
 
 def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:
     """The row for a checkpoint and the content-addressed blobs of its ctx_state."""
-    if ckpt.ctx_state is None:
+    if ckpt.encoded_state is not None:
+        manifest_text = dumps(ckpt.encoded_state.manifest, "state_manifest")
+        blobs = ckpt.encoded_state.blobs
+    elif ckpt.ctx_state is None:
         manifest_text, blobs = None, {}
     else:
         try:

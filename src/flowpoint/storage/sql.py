@@ -7,6 +7,7 @@ import sqlite3
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, false, func, or_, select, update
@@ -48,7 +49,7 @@ from .sqlschema import (
     schema_is_current,
     statistics_due,
 )
-from .sqlwriter import Duplicate, Writer
+from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 _BATCH = 500
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
@@ -161,6 +162,8 @@ class _BlobReader:
 
 class SQLStore:
     """A CheckpointStore in one SQL database; every write is one committed transaction."""
+
+    accepts_encoded_state = True  # takes a state split by the run (EncodedState)
 
     def __init__(self, url: str, read_only: bool | None = None) -> None:
         """Open (creating or migrating if needed) the store at ``url``.
@@ -282,8 +285,14 @@ class SQLStore:
 
     def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
         row, new_blobs = checkpoint_row(ckpt)
+        split = ckpt.encoded_state
+        heartbeat = {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at}
         try:
-            self._writer.put(new_blobs, row, {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at})
+            try:
+                self._writer.put(new_blobs, row, heartbeat, split.refs if split else frozenset())
+            except MissingBlobs:  # blobs of earlier checkpoints were pruned: store them again
+                row, new_blobs = checkpoint_row(replace(ckpt, encoded_state=split.rebuild()))
+                self._writer.put(new_blobs, row, heartbeat, frozenset())
         except Duplicate:
             raise StoreError(self._why_rejected(ckpt)) from None
 

@@ -30,6 +30,10 @@ class Duplicate(Exception):
     """A write broke a uniqueness or foreign-key rule (the caller explains which)."""
 
 
+class MissingBlobs(Exception):
+    """Blobs a checkpoint refers to without sending them are no longer stored."""
+
+
 class _Prepared:
     """A statement compiled once for the engine's dialect, with its parameter order."""
 
@@ -190,6 +194,21 @@ class Writer:
             found.update(cur.fetchall())
         return found
 
+    def _present(self, cur: Any, hashes: list[str]) -> set[str]:
+        """Which of these blobs are stored (their data is not read); on PostgreSQL also locks
+        them against garbage collection."""
+        found: set[str] = set()
+        for start in range(0, len(hashes), _BATCH):
+            batch = hashes[start : start + _BATCH]
+            if self._sqlite:
+                marks = ",".join("?" * len(batch))
+                cur.execute(f"SELECT hash FROM flowpoint_blobs WHERE hash IN ({marks})", batch)
+            else:
+                cur.execute("SELECT hash FROM flowpoint_blobs WHERE hash = ANY(%(hashes)s) "
+                            "FOR KEY SHARE", {"hashes": batch})
+            found.update(h for (h,) in cur.fetchall())
+        return found
+
     @contextmanager
     def _raw(self) -> Iterator[Any]:
         """One transaction on the writer's driver cursor, committed on exit."""
@@ -218,13 +237,19 @@ class Writer:
                 cur.close()
             self._committed()
 
-    def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any) -> None:
+    def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
+            refs: frozenset[str] = frozenset()) -> None:
         """Insert the blobs not stored yet, the checkpoint row, and the run heartbeat, atomically.
 
         A stored blob is reused only if its data is the data its hash names; a damaged or forged
-        one is overwritten with the right data, so no later checkpoint reads it.
+        one is overwritten with the right data, so no later checkpoint reads it. ``refs``: blobs
+        that earlier checkpoints of the same run stored (and so checked) and this one refers to
+        without sending them; MissingBlobs, nothing written, if one is gone. On PostgreSQL they
+        are locked against garbage collection.
         """
         with self._raw() as cur:
+            if refs and len(self._present(cur, list(refs))) < len(refs):
+                raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
             if blobs:
                 stored = self._existing(cur, list(blobs))
                 new = [{"hash": h, "data": d.decode(), "size": len(d)}

@@ -1,0 +1,87 @@
+"""Split the successive states of one run into manifests and blobs, encoding only what changed.
+
+``split_state`` encodes a whole state every time. A run's checkpoints mostly repeat the one before
+plus a little: lists grown at their end (the event log, lists in ``ctx.store``) and values left
+alone. A StateSplitter lives as long as its run: it keeps each list's finished chunks by hash
+(ChunkedList) and the reference of each large immutable value, and knows which blobs earlier
+checkpoints of the run stored, so a checkpoint carries only its new blobs. What it produces
+decodes with ``join_state`` exactly like ``split_state``'s output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .contentstore import _MARKERS, ESC, Blobs, ChunkedList, _encode
+from .records import EncodedState
+
+ToJson = Callable[[Any], Any]
+
+
+class SplitPass:
+    """The blobs made and the older blobs relied on while encoding one checkpoint."""
+
+    __slots__ = ("blobs", "touched")
+
+    def __init__(self) -> None:
+        self.blobs: Blobs = {}
+        self.touched: set[str] = set()
+
+
+class StateSplitter:
+    """Per-run memory of how earlier checkpoints were split (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lists: dict[Any, ChunkedList] = {}
+        self._values: dict[Any, tuple[str, Any, frozenset[str]]] = {}
+        self._stored: set[str] = set()
+
+    def reset(self) -> None:
+        """Forget everything: the next checkpoint is encoded whole, with all its blobs."""
+        self._lists.clear()
+        self._values.clear()
+        self._stored.clear()
+
+    def list(self, key: Any, items: Sequence[Any], to_json: ToJson,
+             frozen: Callable[[Any], bool], work: SplitPass) -> Any:
+        """The manifest piece of a list; ``frozen(item)`` says an item can never change."""
+        chunks = self._lists.get(key)
+        if chunks is None:
+            chunks = self._lists[key] = ChunkedList()
+        return chunks.encode(items, to_json, frozen, work.blobs, work.touched)
+
+    def value(self, key: Any, value: Any, to_json: ToJson, work: SplitPass) -> Any:
+        """The manifest piece of any other value; a string seen before costs nothing."""
+        hit = self._values.get(key)
+        if hit is not None and hit[0] is value:
+            work.touched.update(hit[2])
+            return hit[1]
+        own: Blobs = {}
+        piece = _encode(to_json(value), own)[0]
+        work.blobs.update(own)
+        if type(value) is str:
+            self._values[key] = (value, piece, frozenset(own))
+        return piece
+
+    @staticmethod
+    def mapping(pieces: dict[str, Any]) -> Any:
+        """A dict of manifest pieces, escaped if one of its keys looks like a reference."""
+        return pieces if _MARKERS.isdisjoint(pieces) else {ESC: pieces}
+
+    @staticmethod
+    def small(value: Any, work: SplitPass) -> Any:
+        """A part that is re-encoded each time (queues, buffers: small and short-lived)."""
+        return _encode(value, work.blobs)[0]
+
+    def finish(self, manifest: Any, work: SplitPass,
+               rebuild: Callable[[], EncodedState]) -> EncodedState:
+        """The encoded state: blobs stored by earlier checkpoints become references."""
+        stored = self._stored
+        new = {h: d for h, d in work.blobs.items() if h not in stored}
+        refs = (work.touched | (work.blobs.keys() - new.keys())) - new.keys()
+        return EncodedState(manifest, new, frozenset(refs), rebuild)
+
+    def committed(self, state: EncodedState) -> None:
+        """The checkpoint holding ``state`` is stored: its blobs are there for the next ones."""
+        self._stored.update(state.blobs)

@@ -1,0 +1,146 @@
+"""A run's checkpoints are split incrementally (only what changed is encoded and stored), yet
+each one reads back exactly the state of its moment, whatever the steps did to their values."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from flowpoint import Context, Event, StartEvent, StopEvent, Workflow, WorkflowCheckpointer, step
+from flowpoint.checkpoints.codec import JsonCodec
+from flowpoint.storage.contentstore import join_state, split_state
+from flowpoint.storage.statesplitter import StateSplitter
+
+SEEN: list[dict[str, Any]] = []
+
+
+class Turn(Event):
+    n: int
+
+
+class Mutating(Workflow):
+    """Appends to lists, then edits them in place, shrinks them, swaps big values."""
+
+    @step
+    async def begin(self, ev: StartEvent, ctx: Context) -> Turn:
+        await ctx.store.set("items", [])
+        await ctx.store.set("rows", [])
+        await ctx.store.set("doc", "a" * 5000)
+        SEEN.append(copy.deepcopy(ctx.store.to_dict()))
+        return Turn(n=0)
+
+    @step
+    async def turn(self, ev: Turn, ctx: Context) -> Turn | StopEvent:
+        items = await ctx.store.get("items")
+        rows = await ctx.store.get("rows")
+        items.append(f"item {ev.n} " + "x" * (ev.n % 7) * 90)
+        rows.append({"n": ev.n, "tags": ["t"] * (ev.n % 3)})
+        if ev.n == 60:
+            items[3] = "edited in place"
+            rows[2]["n"] = -1
+        if ev.n == 70:
+            del items[10:]
+        if ev.n == 80:
+            await ctx.store.set("doc", "b" * 5000)
+        if ev.n == 85:
+            await ctx.store.set("items", list(items[:5]))
+        await ctx.store.set("count", ev.n)
+        SEEN.append(copy.deepcopy(ctx.store.to_dict()))
+        return StopEvent(result=ev.n) if ev.n >= 100 else Turn(n=ev.n + 1)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'inc.db'}"
+
+
+async def test_every_checkpoint_reads_back_the_state_of_its_moment(store: str) -> None:
+    SEEN.clear()
+    ckptr = WorkflowCheckpointer(Mutating(timeout=None), store=store)
+    await ckptr.run()
+    (ckpts,) = ckptr.checkpoints.values()
+    states = [c.ctx_state["store"] for c in ckpts[1:]]
+    assert len(states) == len(SEEN) == 102
+    for got, want in zip(states, SEEN, strict=True):
+        assert got == want
+    log = ckpts[-1].ctx_state["event_log"]
+    assert log[0]["__event__"].endswith("StartEvent")
+    assert [e["data"]["n"] for e in log[1:]] == list(range(101))
+
+
+async def test_the_incremental_split_decodes_like_the_whole_state_encoding() -> None:
+    SEEN.clear()
+    ckptr = WorkflowCheckpointer(Mutating(timeout=None), store="memory")
+    await ckptr.run()
+    codec, splitter = JsonCodec(), StateSplitter()
+    stored: dict[str, bytes] = {}
+    (ckpts,) = ckptr.checkpoints.values()
+    for ckpt in ckpts:
+        state = ckptr.codec.decode_state(ckpt.ctx_state)
+        snap = {k: state.get(k) for k in ("store", "queues", "in_progress", "collect_buffers",
+                                           "accepted_events", "event_log", "pending_input",
+                                           "is_running")}
+        split = codec.split_state(snap, codec.encode_event, splitter)
+        assert split.refs <= stored.keys()
+        stored.update(split.blobs)
+        splitter.committed(split)
+        whole, blobs = split_state(codec.encode_state(snap))
+        assert join_state(split.manifest, stored.get) == join_state(whole, blobs.get)
+
+
+class BigAndCounter(Workflow):
+    @step
+    async def begin(self, ev: StartEvent, ctx: Context) -> Turn:
+        await ctx.store.set("document", "d" * 1_000_000)
+        return Turn(n=0)
+
+    @step
+    async def count(self, ev: Turn, ctx: Context) -> Turn | StopEvent:
+        await ctx.store.set("counter", ev.n)
+        return StopEvent(result=ev.n) if ev.n >= 20 else Turn(n=ev.n + 1)
+
+
+async def test_a_big_value_beside_a_changing_counter_is_stored_once(store: str) -> None:
+    ckptr = WorkflowCheckpointer(BigAndCounter(timeout=None), store=store)
+    await ckptr.run()
+    report = ckptr.storage_report()
+    assert report["checkpoints"] == 23
+    assert 1_000_000 < report["bytes"] < 1_100_000
+    last = ckptr.filter_checkpoints()[-1]
+    assert last.ctx_state["store"] == {"document": "d" * 1_000_000, "counter": 20}
+
+
+class PrunesItself(Workflow):
+    """Halfway through, all but the first checkpoint of the run is pruned (and their blobs)."""
+
+    @step
+    async def begin(self, ev: StartEvent, ctx: Context) -> Turn:
+        await ctx.store.set("items", [])
+        return Turn(n=0)
+
+    @step
+    async def grow(self, ev: Turn, ctx: Context) -> Turn | StopEvent:
+        items = await ctx.store.get("items")
+        items.append(f"{ev.n:04d}" + "z" * 600)
+        if ev.n == 40:
+            assert PRUNER is not None
+            PRUNER.store.prune(keep_last=0)
+        return StopEvent(result=len(items)) if ev.n >= 60 else Turn(n=ev.n + 1)
+
+
+PRUNER: WorkflowCheckpointer | None = None
+
+
+async def test_blobs_pruned_behind_a_running_run_are_stored_again(store: str) -> None:
+    global PRUNER
+    ckptr = PRUNER = WorkflowCheckpointer(PrunesItself(timeout=None), store=store)
+    try:
+        await ckptr.run()
+    finally:
+        PRUNER = None
+    last = ckptr.filter_checkpoints()[-1]
+    items = last.ctx_state["store"]["items"]
+    assert items == [f"{n:04d}" + "z" * 600 for n in range(61)]
+    assert "$corrupt" not in repr(last.ctx_state)
