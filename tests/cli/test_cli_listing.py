@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
+import subprocess
+import sys
 
 from cli_support import flowpoint
 
@@ -88,3 +91,14 @@ def test_checkpoints_reports_bad_filters_in_one_line(filled):
         res = flowpoint("checkpoints", *args, store=filled.url)
         assert res.code != 0, args
         assert needle in res.err and res.err.count("\n") == 1, (args, res.err)
+
+
+def test_a_run_whose_process_died_lists_as_interrupted(filled):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    store = open_store(filled.url)
+    store.update_run(filled.double_ok, status="running",
+                     owner=f"{socket.gethostname()}:{proc.pid}:1")
+    store.close()
+    res = flowpoint("runs", "--status", "interrupted", "--json", store=filled.url)
+    assert [r["run_id"] for r in json.loads(res.out)] == [filled.double_ok]

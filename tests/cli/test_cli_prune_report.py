@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from cli_flows import DoubleFlow
 from cli_support import fill, flowpoint
 
-from flowpoint import open_store
+from flowpoint import WorkflowCheckpointer, open_store
 from flowpoint.storage import CheckpointQuery
 
 
@@ -74,3 +76,21 @@ def test_report_gives_the_store_sizes(filled):
     assert data["checkpoints"] == store.count_checkpoints(CheckpointQuery())
     table = flowpoint("report", store=filled.url).out
     assert "checkpoints" in table and "11" in table and "file bytes" in table
+
+
+def test_dry_run_agrees_with_prune_on_an_unfinished_run(tmp_path):
+    url = f"sqlite:///{tmp_path}/paused.db"
+
+    async def pause():
+        ckptr = WorkflowCheckpointer(workflow=DoubleFlow(), store=url)
+        handler = ckptr.run(n=4, pause_before="double")
+        await asyncio.gather(handler, return_exceptions=True)
+        ckptr.store.close()
+
+    asyncio.run(pause())
+    fill(url)
+    dry = flowpoint("prune", "--older-than", "2999-01-01", "--dry-run", store=url)
+    assert "dry run: would delete 7 checkpoints from 4 runs" in dry.out  # the paused run: none
+    res = flowpoint("prune", "--older-than", "2999-01-01", store=url)
+    assert "deleted 7 checkpoints" in res.out
+    assert flowpoint("runs", "--status", "paused", "--json", store=url).code == 0

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..storage import CheckpointStore
-from ..storage.records import TABLE_COLUMNS
+from ..storage.records import TABLE_COLUMNS, UNFINISHED_STATUSES
 from .listing import output_format
 from .lookup import mark_stale_runs
 from .output import console, emit_json, err_console, short, size, table
@@ -19,11 +19,15 @@ from .timespec import parse_time
 def doomed_by_run(store: CheckpointStore, keep_last: int | None,
                   older_than: float | None) -> dict[str, list[int]]:
     """Seqs ``store.prune`` would delete, by run: beyond the last ``keep_last`` of the run AND
-    created before ``older_than`` (each only if given); a start checkpoint never."""
+    created before ``older_than`` (each only if given). Never a start checkpoint, and with
+    ``older_than`` never the newest checkpoint of an unfinished (running, waiting, paused) run."""
     seqs: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    unfinished: set[str] = set()
     col = {name: i for i, name in enumerate(TABLE_COLUMNS)}
     for row in store.table_rows():
         seqs[row[col["run_id"]]].append((row[col["seq"]], row[col["created_at"]]))
+        if row[col["status"]] in UNFINISHED_STATUSES:
+            unfinished.add(row[col["run_id"]])
     out: dict[str, list[int]] = {}
     for run_id, items in seqs.items():
         ordered = sorted(items)
@@ -31,7 +35,8 @@ def doomed_by_run(store: CheckpointStore, keep_last: int | None,
         for i, (seq, created) in enumerate(ordered):
             newer = len(ordered) - i - 1
             if seq > 0 and (keep_last is None or newer >= keep_last) and (
-                    older_than is None or created < older_than):
+                    older_than is None or (created < older_than
+                                           and (newer > 0 or run_id not in unfinished))):
                 gone.append(seq)
         if gone:
             out[run_id] = gone
@@ -50,7 +55,8 @@ def prune(session: Session, keep_last: int | None, older_than: str | None,
     """Delete old checkpoints; a run's start checkpoint (seq 0) always stays.
 
     With both options, a checkpoint goes when it is beyond the last N of its run AND older
-    than AGE. Blobs no checkpoint uses any more are freed.
+    than AGE; with --older-than, an unfinished run keeps its newest checkpoint. Blobs no
+    checkpoint uses any more are freed.
     """
     if keep_last is None and older_than is None:
         raise CliError("prune needs --keep-last N and/or --older-than AGE (e.g. --older-than 7d)")

@@ -16,12 +16,19 @@ def mark_stale_runs(store: CheckpointStore) -> None:
 
     A store the user may only read is left as it is.
     """
+    if getattr(store, "read_only", False):
+        return
     for rec in store.list_runs(statuses=("running", "waiting")):
-        if owner_is_gone(rec.owner):
-            try:
+        if not owner_is_gone(rec.owner):
+            continue
+        try:
+            interrupt = getattr(store, "interrupt_run", None)
+            if interrupt is not None:  # compare-and-set: a run that moved on is left alone
+                interrupt(rec.run_id, rec.heartbeat_at)
+            else:
                 store.update_run(rec.run_id, status="interrupted")
-            except StoreError:
-                return
+        except StoreError:
+            return
 
 
 def find_run(store: CheckpointStore, prefix: str) -> RunRecord:
