@@ -7,6 +7,7 @@ import json
 import time
 
 from cli_flows import DoubleFlow, ReviewFlow
+from cli_li_flows import LiJokeFlow
 from cli_support import HERE, flowpoint
 
 from flowpoint import HumanResponseEvent, InputRequiredEvent, WorkflowCheckpointer, open_store
@@ -191,3 +192,21 @@ def test_resume_of_a_paused_run_continues_it_under_its_own_id(tmp_path):
     assert json.loads(res.out) == {"doubled": 8}
     runs = _runs(url)
     assert [(r["run_id"], r["status"]) for r in runs] == [(run_id, "completed")]
+
+
+def test_resume_a_llama_index_workflow_named_on_the_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/li.db"
+
+    async def first():
+        ckptr = WorkflowCheckpointer(workflow=LiJokeFlow(), store=url)
+        await ckptr.run(topic="owls")
+        ckptr.store.close()
+
+    asyncio.run(first())
+    ckpts = json.loads(flowpoint("checkpoints", "--step", "generate_joke", "--json",
+                                 store=url).out)
+    res = flowpoint("resume", ckpts[0]["id"], "--workflow", "cli_li_flows:LiJokeFlow",
+                    "--edit", '{"joke": "an edited joke"}', store=url)
+    assert res.code == 0, res.err
+    assert res.out.strip() == "critique of 'an edited joke' (owls)"
+    assert "✓ critique_joke → StopEvent" in res.err
