@@ -24,3 +24,16 @@ def _llamaindex_driver(obj: Any) -> Any:
 
 
 register_driver(_is_llamaindex_workflow, _llamaindex_driver)
+
+
+def _is_langgraph_graph(obj: Any) -> bool:
+    return any(n.startswith("langgraph.") and n.endswith(".Pregel") for n in class_path_names(obj))
+
+
+def _langgraph_driver(obj: Any) -> Any:
+    from .langgraph import LangGraphDriver
+
+    return LangGraphDriver(obj)
+
+
+register_driver(_is_langgraph_graph, _langgraph_driver)

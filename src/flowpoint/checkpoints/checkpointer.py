@@ -274,11 +274,12 @@ class WorkflowCheckpointer:
         plan = self._driver.resume(ckpt, output_event=output_event, state=state, kwargs=kwargs,
                                    codec=self.codec)
         return self._launch_driven(plan.launch, origin=ckpt, edited=plan.edited,
-                                   first_seq=plan.first_seq)
+                                   first_seq=plan.first_seq, run_id=plan.run_id)
 
     def _launch_driven(self, launch: Launch, *, origin: Checkpoint | None = None,
-                       edited: dict[str, Any] | None = None, first_seq: int = 0) -> Any:
-        run_id = str(uuid.uuid4())
+                       edited: dict[str, Any] | None = None, first_seq: int = 0,
+                       run_id: str | None = None) -> Any:
+        run_id = run_id or str(uuid.uuid4())
         recorder = Recorder(self.store, self.codec, run_id, self._enabled.__contains__,
                             first_seq=first_seq, parent_id=origin.id_ if origin else None,
                             on_change=self._notify, encode_event=self._driver.encode_event,
@@ -298,9 +299,18 @@ class WorkflowCheckpointer:
         return handler
 
     def handler(self, run_id: str) -> WorkflowHandler | None:
-        """The live handler of a run started by this checkpointer in this process, else None."""
-        return self._handlers.get(run_id) or next(
+        """The live handler of a run started by this checkpointer in this process, else None.
+
+        A driver with ``attach(run_id)`` (LangGraph) also gives one for a run its runtime left
+        waiting for input elsewhere, so the prompt can be answered here."""
+        found = self._handlers.get(run_id) or next(
             (h for r, h in self._handlers.items() if r.startswith(run_id)), None)
+        attach = getattr(self._driver, "attach", None)
+        if found is None and attach is not None:
+            launch = attach(run_id)
+            if launch is not None:
+                found = self._launch_driven(launch, run_id=run_id)
+        return found
 
     def respond(self, run_id: str, response: str | HumanResponseEvent) -> None:
         """Answer a run waiting for human input with a HumanResponseEvent."""

@@ -33,12 +33,14 @@ class Resume:
     """A validated plan to resume from a checkpoint, made before anything runs.
 
     ``first_seq``: the seq of the new run's first checkpoint; ``edited``: what the user changed
-    (stored on the new run), or None.
+    (stored on the new run), or None; ``run_id``: the id the runtime gives the run (None: a new
+    uuid), for runtimes whose own store names runs (a LangGraph fork is named by its thread).
     """
 
     launch: Launch
     first_seq: int
     edited: dict[str, Any] | None = None
+    run_id: str | None = None
 
 
 @runtime_checkable

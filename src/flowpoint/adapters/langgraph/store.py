@@ -1,0 +1,319 @@
+"""`LangGraphStore`: a read-only `CheckpointStore` over a LangGraph checkpoint saver.
+
+Everything is read through the saver's own API (``list``, ``get_tuple``) with a serializer that
+turns stored bytes into plain data only (see ``serde``). One scan of the saver builds the runs and
+records; it is reused until the saver holds a newer checkpoint or a run started here changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from ...errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
+from ...storage.records import CheckpointQuery, CheckpointRecord, RunRecord
+from .history import (
+    EDITED_META,
+    ORIGIN_META,
+    Branch,
+    Node,
+    branches,
+    node_of,
+    record_of,
+    run_of,
+)
+from .serde import reading_serde
+
+#: Savers whose ``list(None, limit=1)`` returns the newest checkpoint of all threads.
+_ORDERED_SAVERS = {"SqliteSaver", "PostgresSaver", "ShallowPostgresSaver"}
+_LIVE = ("running", "waiting")
+
+
+def _bare(key: str | None) -> str | None:
+    return None if key is None else key.rsplit(".", 1)[-1]
+
+
+def _type_ok(wanted: tuple[str, ...], key: str | None) -> bool:
+    return key in wanted or _bare(key) in wanted
+
+
+class _Index:
+    """One scan of the saver: branches as runs, nodes by checkpoint id, records in run order."""
+
+    def __init__(self, branch_list: list[Branch], runs: dict[str, RunRecord]) -> None:
+        self.branches = {b.run_id: b for b in branch_list}
+        self.runs = runs
+        self.nodes: dict[str, Node] = {n.id: n for b in branch_list for n in b.nodes}
+        order = sorted(branch_list, key=lambda b: (runs[b.run_id].started_at, b.run_id))
+        self.ordered: list[Node] = [n for b in order for n in b.nodes]
+        self._records: dict[str, CheckpointRecord] = {}
+        self._texts: dict[str, str] = {}
+
+    def record(self, node: Node) -> CheckpointRecord:
+        rec = self._records.get(node.id)
+        if rec is None:
+            rec = self._records[node.id] = record_of(node, with_state=False)
+        return rec
+
+    def text(self, node: Node) -> str:
+        text = self._texts.get(node.id)
+        if text is None:
+            rec = self.record(node)
+            text = " ".join([rec.id, rec.run_id, rec.step or "", rec.output_type or "",
+                             json.dumps(rec.output_event, default=str),
+                             json.dumps(rec.metadata, default=str)]).lower()
+            self._texts[node.id] = text
+        return text
+
+
+class LangGraphStore:
+    """The checkpoints of a LangGraph saver as flowpoint runs and checkpoints (read-only).
+
+    ``graph``: the compiled graph, used to tell a finished thread from one that stopped early;
+    ``name``: the workflow name its runs are listed under.
+    """
+
+    def __init__(self, saver: Any, graph: Any = None, name: str | None = None) -> None:
+        self.saver = saver
+        self.reader = copy.copy(saver)
+        self.reader.serde = reading_serde(getattr(saver, "serde", None))
+        self._graph = graph.copy({"checkpointer": self.reader}) if graph is not None else None
+        self.name = name or getattr(graph, "name", None) or "LangGraph"
+        self.url = f"langgraph:{type(saver).__name__}"
+        self._lock = threading.RLock()
+        self._index: _Index | None = None
+        self._signal: Any = None
+        self._has_next: dict[str, bool] = {}
+        self._live: dict[str, RunRecord] = {}
+
+    def __repr__(self) -> str:
+        return f"LangGraphStore({type(self.saver).__name__})"
+
+    # --- reading the saver ----------------------------------------------------------------------
+    def _newest(self) -> Any:
+        if type(self.saver).__name__ not in _ORDERED_SAVERS:
+            return None
+        for tup in self.reader.list(None, limit=1):
+            return tup.config["configurable"].get("checkpoint_id")
+        return ""
+
+    def invalidate(self) -> None:
+        """Forget the last scan (the next read scans the saver again)."""
+        with self._lock:
+            self._index = None
+
+    def index(self) -> _Index:
+        """The current scan, rebuilt when the saver has a newer checkpoint."""
+        with self._lock:
+            signal = self._newest()
+            if self._index is None or signal is None or signal != self._signal:
+                self._index = self._scan()
+                self._signal = signal
+            return self._index
+
+    def _scan(self) -> _Index:
+        try:
+            tuples = list(self.reader.list(None))
+        except Exception as exc:
+            raise StoreError(f"cannot list the checkpoints of {self.url}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        nodes = [n for n in (node_of(t) for t in tuples) if n is not None]
+        found = branches(nodes)
+        runs = {b.run_id: self._run(b) for b in found}
+        return _Index(found, runs)
+
+    def _finished(self, node: Node) -> bool:
+        """True if nothing runs after ``node`` (the graph reached its end)."""
+        known = self._has_next.get(node.id)
+        if known is None:
+            known = self._next_of(node)
+            self._has_next[node.id] = known
+        return not known
+
+    def _next_of(self, node: Node) -> bool:
+        if self._graph is not None:
+            try:
+                return bool(self._graph.get_state(node.config()).next)
+            except Exception:  # an unreadable state: judge by its channels below
+                pass
+        values = node.values if isinstance(node.values, dict) else {}
+        return any(k.startswith("branch:to:") or k in ("__start__", "__pregel_tasks")
+                   for k in values)
+
+    def _run(self, branch: Branch) -> RunRecord:
+        tip = branch.tip
+        if tip.pending("__error__"):
+            status = "failed"
+        elif tip.pending("__interrupt__"):
+            status = "waiting"
+        elif self._finished(tip):
+            status = "completed"
+        else:
+            status = "interrupted"
+        first = branch.nodes[0]
+        origin_id = branch.origin.id if branch.origin is not None else None
+        edited = None
+        if origin_id is None and isinstance(first.metadata.get(ORIGIN_META), str):
+            origin_id = first.metadata[ORIGIN_META]
+            edited = _json_object(first.metadata.get(EDITED_META))
+        elif branch.origin is not None and first.source == "update":
+            before = branch.origin.output or {}
+            changes = {k: {"before": before.get(k), "after": v}
+                       for k, v in (first.output or {}).items() if before.get(k) != v}
+            if changes:
+                edited = {"output_event": {"type": record_of(first, False).output_type,
+                                           "changes": changes}}
+        return run_of(branch, self.name, status, origin_id, edited)
+
+    # --- runs -----------------------------------------------------------------------------------
+    def _merged(self, index: _Index) -> dict[str, RunRecord]:
+        runs = dict(index.runs)
+        for run_id, live in self._live.items():
+            rec = runs.get(run_id)
+            if rec is None:
+                runs[run_id] = live
+                continue
+            if live.status in _LIVE:
+                runs[run_id] = replace(rec, status=live.status, ended_at=None)
+        return runs
+
+    def put_run(self, run: RunRecord) -> None:
+        """Note a run started here (LangGraph writes its checkpoints; this tracks its status)."""
+        with self._lock:
+            self._live[run.run_id] = run
+            self._index = None
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Status changes of a run started here; the saver stays as LangGraph wrote it."""
+        with self._lock:
+            live = self._live.get(run_id)
+            if live is not None:
+                known = {k: v for k, v in fields.items() if k in RunRecord.__dataclass_fields__}
+                self._live[run_id] = replace(live, **known)
+            self._index = None
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        return self._merged(self.index()).get(run_id)
+
+    def list_runs(self, run_ids: Sequence[str] | None = None,
+                  statuses: Sequence[str] | None = None) -> list[RunRecord]:
+        runs = [r for r in self._merged(self.index()).values()
+                if (run_ids is None or r.run_id in run_ids)
+                and (statuses is None or r.status in statuses)]
+        runs.sort(key=lambda r: (r.started_at, r.run_id))
+        return runs
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
+        raise StoreError(f"{self.url} is read-only: LangGraph writes its own checkpoints "
+                         f"(run the graph, or use run_from to fork it)")
+
+    def get_checkpoint(self, id_or_prefix: str) -> CheckpointRecord:
+        index = self.index()
+        key = str(id_or_prefix)
+        node = index.nodes.get(key)
+        if node is None:
+            hits = [k for k in index.nodes if k.startswith(key)] if key else []
+            if len(hits) > 1:
+                raise AmbiguousCheckpointId(f"checkpoint id prefix {key!r} matches {len(hits)} "
+                                            f"LangGraph checkpoints; give more characters")
+            if not hits:
+                raise CheckpointNotFound(f"no LangGraph checkpoint with id or prefix {key!r} in "
+                                         f"{self.url}")
+            node = index.nodes[hits[0]]
+        run = self._merged(index).get(node.run_id)
+        tip = index.branches[node.run_id].tip
+        waiting = run is not None and run.status == "waiting" and tip.id == node.id
+        return record_of(node, with_state=True, waiting=waiting)
+
+    def _select(self, query: CheckpointQuery | None) -> tuple[_Index, list[Node]]:
+        index = self.index()
+        q = query or CheckpointQuery()
+        runs = self._merged(index)
+        needle = q.text.lower() if q.text else None
+        out = []
+        for n in index.ordered:
+            run = runs[n.run_id]
+            if q.run_ids is not None and n.run_id not in q.run_ids:
+                continue
+            if q.steps is not None and n.step not in q.steps:
+                continue
+            rec = index.record(n)
+            if q.input_types is not None and not _type_ok(q.input_types, rec.input_type):
+                continue
+            if q.output_types is not None and not _type_ok(q.output_types, rec.output_type):
+                continue
+            if q.statuses is not None and run.status not in q.statuses:
+                continue
+            if q.workflows is not None and run.workflow not in q.workflows:
+                continue
+            if q.created_after is not None and not n.created_at >= q.created_after:
+                continue
+            if q.created_before is not None and not n.created_at < q.created_before:
+                continue
+            if needle is not None and needle not in index.text(n):
+                continue
+            out.append(n)
+        if q.descending:
+            out.reverse()
+        return index, out
+
+    @staticmethod
+    def _page(items: list[Any], limit: int | None, offset: int) -> list[Any]:
+        items = items[offset:]
+        return items if limit is None else items[:limit]
+
+    def list_checkpoints(self, query: CheckpointQuery | None = None, limit: int | None = None,
+                         offset: int = 0, with_state: bool = False) -> list[CheckpointRecord]:
+        index, nodes = self._select(query)
+        page = self._page(nodes, limit, offset)
+        if with_state:
+            return [self.get_checkpoint(n.id) for n in page]
+        return [index.record(n) for n in page]
+
+    def table_rows(self, query: CheckpointQuery | None = None, limit: int | None = None,
+                   offset: int = 0) -> list[tuple[Any, ...]]:
+        index, nodes = self._select(query)
+        runs = self._merged(index)
+        rows = []
+        for n in self._page(nodes, limit, offset):
+            rec, run = index.record(n), runs[n.run_id]
+            rows.append((rec.id, rec.run_id, rec.seq, rec.step, rec.input_type, rec.output_type,
+                         rec.created_at, rec.step_duration_s, json.dumps(rec.metadata, default=str),
+                         rec.parent_id, run.status, run.workflow, run.origin_checkpoint_id,
+                         json.dumps(run.edited) if run.edited is not None else None))
+        return rows
+
+    def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
+        return len(self._select(query)[1])
+
+    # --- housekeeping ---------------------------------------------------------------------------
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        raise StoreError(f"{self.url} is read-only here; delete LangGraph threads with the "
+                         f"saver's own delete_thread(thread_id)")
+
+    def prune(self, keep_last: int | None = None, older_than: float | None = None) -> int:
+        raise StoreError(f"{self.url} is read-only here; LangGraph checkpoints are kept and "
+                         f"pruned by the saver itself")
+
+    def storage_report(self) -> dict[str, Any]:
+        index = self.index()
+        return {"runs": len(index.runs), "checkpoints": len(index.nodes),
+                "threads": len({b.thread_id for b in index.branches.values()}),
+                "bytes": None, "url": self.url}
+
+    def close(self) -> None:
+        """The saver belongs to the graph: it is left open."""
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    """A JSON object stored as text in LangGraph metadata (LangGraph keeps only flat values)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

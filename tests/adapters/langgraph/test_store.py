@@ -1,0 +1,103 @@
+"""Reading a LangGraph saver as flowpoint runs: threads, checkpoints, steps, writes and state."""
+
+from __future__ import annotations
+
+import pytest
+from lg_graphs import failing_builder, joke_builder
+
+from flowpoint import CheckpointNotFound, StoreError, WorkflowCheckpointer, diff
+from flowpoint.adapters.langgraph import GraphInput, LangGraphStore, NodeWrites
+
+
+def _invoke(graph, thread, **inputs):
+    return graph.invoke(inputs, {"configurable": {"thread_id": thread}})
+
+
+def test_threads_are_runs_and_checkpoints_follow_parent_links(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    _invoke(graph, "t2", topic="y")
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    assert list(ckptr.runs) == ["t1", "t2"]
+    ckpts = ckptr.checkpoints["t1"]
+    assert [c.seq for c in ckpts] == [0, 1, 2, 3, 4]
+    assert [c.last_completed_step for c in ckpts] == [
+        None, "__start__", "generate_topic", "write_joke", "rate"]
+    assert ckpts[0].parent_id is None
+    assert all(b.parent_id == a.id_ for a, b in zip(ckpts, ckpts[1:], strict=False))
+    history = [t.config["configurable"]["checkpoint_id"]
+               for t in saver.list({"configurable": {"thread_id": "t1"}})]
+    assert [c.id_ for c in ckpts] == history[::-1]
+
+
+def test_writes_are_the_output_and_channel_values_the_state(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    ckpts = WorkflowCheckpointer(workflow=graph).checkpoints["t1"]
+    start, joke = ckpts[0], ckpts[3]
+    assert isinstance(start.output_event, GraphInput) and start.output_event.get("topic") == "x"
+    assert start.is_start
+    assert isinstance(joke.output_event, NodeWrites)
+    assert joke.output_event.get("joke") == "a joke about x and cats"
+    assert joke.ctx_state["store"] == {"topic": "x and cats", "joke": "a joke about x and cats"}
+    assert joke.ctx_state["next"] == ["rate"]
+    assert joke.metadata["source"] == "loop"
+
+
+def test_completed_and_failed_threads_have_their_status_and_error(saver):
+    _invoke(joke_builder().compile(checkpointer=saver), "ok", topic="x")
+    bad = failing_builder().compile(checkpointer=saver)
+    with pytest.raises(ValueError):
+        _invoke(bad, "bad", topic="x")
+    runs = WorkflowCheckpointer(workflow=bad).runs
+    assert runs["ok"].status == "completed"
+    assert runs["ok"].result["rating"] == len("a joke about x and cats")
+    assert runs["bad"].status == "failed"
+    assert "no joke about x and cats" in runs["bad"].error["message"]
+
+
+def test_table_filters_and_lookup_work_as_on_flowpoint_runs(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    _invoke(graph, "t2", topic="y")
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    df = ckptr.to_dataframe()
+    assert len(df) == 10
+    assert set(df["run_id"]) == {"t1", "t2"}
+    assert list(df[df.run_id == "t1"]["step"].fillna("(start)")) == [
+        "(start)", "__start__", "generate_topic", "write_joke", "rate"]
+    assert (df["status"] == "completed").all()
+    assert len(ckptr.filter_checkpoints(last_completed_step="write_joke")) == 2
+    assert len(ckptr.filter_checkpoints(run_id="t2", output_event_type="NodeWrites")) == 4
+    assert len(ckptr.filter_checkpoints(output_event_type=GraphInput)) == 2
+    found = ckptr.filter_checkpoints(text="y and cats")
+    assert found and {c.run_id for c in found} == {"t2"}
+    page = ckptr.store.list_checkpoints(limit=3, offset=4)
+    assert [(r.run_id, r.seq) for r in page] == [("t1", 4), ("t2", 0), ("t2", 1)]
+    one = ckptr.checkpoints["t2"][2]
+    assert ckptr.get(one.id_[:13]).id_ == one.id_
+    with pytest.raises(CheckpointNotFound):
+        ckptr.get("no-such-id")
+
+
+def test_diff_shows_what_a_node_wrote(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    ckpts = WorkflowCheckpointer(workflow=graph).checkpoints["t1"]
+    changes = {c.path: c for c in diff(ckpts[2], ckpts[3])}
+    assert changes["ctx_state.store.joke"].kind == "added"
+    assert changes["ctx_state.store.joke"].after == "a joke about x and cats"
+
+
+def test_store_is_read_only_and_sees_new_checkpoints(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    store = LangGraphStore(saver, graph)
+    assert store.count_checkpoints() == 5
+    _invoke(graph, "t2", topic="y")
+    assert store.count_checkpoints() == 10
+    with pytest.raises(StoreError, match="read-only"):
+        store.delete_runs(["t1"])
+    with pytest.raises(StoreError, match="read-only"):
+        store.put_checkpoint(store.get_checkpoint(store.list_checkpoints()[0].id))
+    assert store.storage_report()["threads"] == 2
