@@ -143,8 +143,12 @@ class LangGraphDriver:
                               "in the graph's saver")
         self._check_trusted()
         inputs = {**_fields(start_event), **kwargs}
-        thread_id = str(uuid.uuid4())
-        return self._launch(thread_id, {"configurable": {"thread_id": thread_id}}, inputs)
+
+        def launch(run_id: str, recorder: Any) -> LangGraphHandler:  # the run id is the thread
+            return LangGraphHandler(self.workflow, run_id, {"configurable": {"thread_id": run_id}},
+                                    inputs, recorder, lambda: self._tip_config(run_id),
+                                    threaded=self._threaded)
+        return launch
 
     def resume(self, ckpt: Checkpoint, *, output_event: Any, state: dict[str, Any] | None,
                kwargs: dict[str, Any], codec: JsonCodec) -> Resume:

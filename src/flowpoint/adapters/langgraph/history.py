@@ -117,13 +117,15 @@ def node_of(tup: Any) -> Node | None:
     conf = tup.config.get("configurable", {})
     if conf.get("checkpoint_ns", ""):
         return None
-    ckpt = tup.checkpoint if isinstance(tup.checkpoint, dict) else {}
+    ckpt = tup.checkpoint if isinstance(tup.checkpoint, dict) else {"$corrupt": "not an object"}
     parent = (tup.parent_config or {}).get("configurable", {}).get("checkpoint_id")
     meta = tup.metadata if isinstance(tup.metadata, dict) else {"$corrupt": repr(tup.metadata)}
     seen = ckpt.get("versions_seen")
     return Node(thread_id=str(conf.get("thread_id")), id=str(conf.get("checkpoint_id")),
                 parent_id=parent, created_at=_epoch(ckpt.get("ts")), metadata=meta,
-                values=ckpt.get("channel_values", {}), seen=seen if isinstance(seen, dict) else {},
+                values=ckpt.get("channel_values", {}) if "$corrupt" not in ckpt else
+                {"$corrupt": f"checkpoint: {ckpt['$corrupt']}"},
+                seen=seen if isinstance(seen, dict) else {},
                 writes=[tuple(w) for w in (tup.pending_writes or [])])
 
 
@@ -227,8 +229,9 @@ def branches(nodes: Iterable[Node]) -> list[Branch]:
 
 def state_of(node: Node, waiting: bool) -> dict[str, Any]:
     """The ctx_state of a LangGraph checkpoint: its state, what runs next, a pending prompt."""
+    values = user_channels(node.values)
     state: dict[str, Any] = {
-        "store": encoded(user_channels(node.values), "channel_values"),
+        "store": values if set(values) == {"$corrupt"} else encoded(values, "channel_values"),
         "next": sorted({c.step for c in node.children if c.step}),
         "langgraph": {"thread_id": node.thread_id, "checkpoint_id": node.id,
                       "source": node.source, "step": node.metadata.get("step")},

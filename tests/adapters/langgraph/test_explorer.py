@@ -1,0 +1,55 @@
+"""The explorer over a LangGraph thread: lanes, fork links, diff, and Resume with edit."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lg_graphs import joke_builder
+
+from flowpoint import WorkflowCheckpointer
+from flowpoint.notebook.explorer import DIFF
+
+
+async def _until(predicate, timeout=10.0):
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_explorer_lanes_link_a_fork_to_its_origin(saver, explorers):
+    graph = joke_builder().compile(checkpointer=saver)
+    graph.invoke({"topic": "x"}, {"configurable": {"thread_id": "t1"}})
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    joke = ckptr.filter_checkpoints(last_completed_step="write_joke")[0]
+    fork = ckptr.run_from(joke, output_event={"joke": "edited"})
+    await fork
+    ex = explorers(ckptr)
+    lanes = {r["run_id"]: r for r in ex.timeline.runs}
+    assert set(lanes) == {"t1", fork.run_id}
+    assert lanes[fork.run_id]["origin_checkpoint_id"] == joke.id_
+    assert "edited" in lanes[fork.run_id]["label"]
+    assert len(ex.timeline.marks) == 7
+    assert "showing 1–7 of 7 checkpoints" in ex.table_info.value
+
+
+async def test_explorer_diffs_and_resumes_a_langgraph_checkpoint_with_an_edit(saver, explorers):
+    graph = joke_builder().compile(checkpointer=saver)
+    graph.invoke({"topic": "x"}, {"configurable": {"thread_id": "t1"}})
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    ex = explorers(ckptr)
+    joke = ckptr.filter_checkpoints(last_completed_step="write_joke")[0]
+    ex.select(joke.id_)
+    assert "a joke about x and cats" in ex.detail.value
+    ex.tabs.selected_index = DIFF
+    assert "ctx_state.store.joke" in ex.diff_view.value
+    assert list(ex.edit_form.widgets) == ["joke"]
+    ex.edit_form.widgets["joke"].value = "<b>edited</b>"
+    ex.edit_button.click()
+    await _until(lambda: ex.last_task is not None and ex.last_task.done())
+    forks = [r for r in ckptr.runs.values() if r.origin_checkpoint_id == joke.id_]
+    assert len(forks) == 1 and forks[0].status == "completed"
+    assert forks[0].result["joke"] == "<b>edited</b>"
+    assert {r["run_id"] for r in ex.timeline.runs} == {"t1", forks[0].run_id}
+    assert "<b>edited</b>" not in ex.detail.value
