@@ -42,29 +42,6 @@ def _saver_of(graph: Any) -> Any:
     return saver
 
 
-def _thread_safe(saver: Any) -> bool:
-    """False for a SqliteSaver whose connection may only be used by the thread that made it."""
-    conn = getattr(saver, "conn", None)
-    if type(conn).__name__ != "Connection" or type(conn).__module__ != "sqlite3":
-        return True
-    import sqlite3
-    import threading
-
-    ok: list[bool] = []
-
-    def probe() -> None:
-        try:
-            conn.execute("select 1").fetchall()
-            ok.append(True)
-        except sqlite3.ProgrammingError:
-            ok.append(False)
-
-    worker = threading.Thread(target=probe)
-    worker.start()
-    worker.join()
-    return bool(ok and ok[0])
-
-
 def _fields(ev: Any) -> dict[str, Any]:
     """The fields a user changed: a dict as given, an event's declared and extra fields."""
     if ev is None:
@@ -88,7 +65,6 @@ class LangGraphDriver:
         self.workflow = graph
         self.saver = _saver_of(graph)
         self.store = LangGraphStore(self.saver, graph)
-        self._threaded = _thread_safe(self.saver)
 
     @property
     def name(self) -> str:
@@ -129,7 +105,7 @@ class LangGraphDriver:
     def _launch(self, run_id: str, config: dict[str, Any], payload: Any) -> Launch:
         def launch(_run_id: str, recorder: Any) -> LangGraphHandler:
             return LangGraphHandler(self.workflow, run_id, config, payload, recorder,
-                                    lambda: self._tip_config(run_id), threaded=self._threaded)
+                                    lambda: self._tip_config(run_id))
         return launch
 
     def _tip_config(self, run_id: str) -> dict[str, Any] | None:
@@ -146,8 +122,7 @@ class LangGraphDriver:
 
         def launch(run_id: str, recorder: Any) -> LangGraphHandler:  # the run id is the thread
             return LangGraphHandler(self.workflow, run_id, {"configurable": {"thread_id": run_id}},
-                                    inputs, recorder, lambda: self._tip_config(run_id),
-                                    threaded=self._threaded)
+                                    inputs, recorder, lambda: self._tip_config(run_id),)
         return launch
 
     def resume(self, ckpt: Checkpoint, *, output_event: Any, state: dict[str, Any] | None,
@@ -220,6 +195,6 @@ class LangGraphDriver:
 
         def launch(_run_id: str, recorder: Any) -> LangGraphHandler:
             return LangGraphHandler(self.workflow, run_id, config, None, recorder,
-                                    lambda: self._tip_config(run_id), threaded=self._threaded,
+                                    lambda: self._tip_config(run_id),
                                     waiting=prompts)
         return launch

@@ -25,14 +25,12 @@ class LangGraphHandler:
     """One run of a compiled graph on a thread (``await`` it for the final state values)."""
 
     def __init__(self, graph: Any, run_id: str, config: dict[str, Any], payload: Any,
-                 recorder: Any, tip_of: TipOf, threaded: bool = True,
-                 waiting: list[Any] | None = None) -> None:
+                 recorder: Any, tip_of: TipOf, waiting: list[Any] | None = None) -> None:
         self.graph = graph
         self.run_id = run_id
         self.config = config
         self.recorder = recorder
         self.tip_of = tip_of
-        self.threaded = threaded
         self.status = "running"
         self.prompts: list[Any] = list(waiting or [])
         self._answers: asyncio.Queue[Any] | None = None
@@ -107,11 +105,7 @@ class LangGraphHandler:
         chunks = self.graph.stream(payload, self.config, stream_mode="updates")
         interrupts: list[Any] = []
         while True:
-            if self.threaded:
-                chunk = await loop.run_in_executor(None, _next, chunks, self._stop)
-            else:
-                chunk = _next(chunks, self._stop)
-                await asyncio.sleep(0)
+            chunk = await loop.run_in_executor(None, _next, chunks, self._stop)
             if chunk is _END:
                 return interrupts
             if isinstance(chunk, dict) and "__interrupt__" in chunk:

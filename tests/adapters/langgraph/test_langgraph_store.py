@@ -75,7 +75,7 @@ def test_table_filters_and_lookup_work_as_on_flowpoint_runs(saver):
     page = ckptr.store.list_checkpoints(limit=3, offset=4)
     assert [(r.run_id, r.seq) for r in page] == [("t1", 4), ("t2", 0), ("t2", 1)]
     one = ckptr.checkpoints["t2"][2]
-    assert ckptr.get(one.id_[:13]).id_ == one.id_
+    assert ckptr.get(one.id_[:-4]).id_ == one.id_
     with pytest.raises(CheckpointNotFound):
         ckptr.get("no-such-id")
 
