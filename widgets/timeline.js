@@ -6,7 +6,8 @@
 //   step_colors  {step name -> CSS colour}; the start checkpoint is "(start)"
 //   selected     checkpoint id ("" = none); set on click
 //   pinned       checkpoint id ("" = none); second highlight
-//   zoom         horizontal scale (1.0 = default)
+//   zoom         horizontal scale (1.0 = default); the view fits the width when first drawn
+//   x_axis       "seq" (checkpoint order) or "time" (wall clock of created_at)
 //
 // Every string that comes from data (run ids, step names, labels, types) is written with
 // textContent or setAttribute only, never parsed as HTML markup.
@@ -15,9 +16,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 const LANE_H = 22;
 const AXIS_H = 20;
-const LABEL_W = 220;
-const ID_X = 53; // x of the short run id in the label column
-const TEXT_X = 124; // x of the run label
+const LABEL_W = 300;
+const ID_X = 18; // x of the short run id in the label column
+const BADGE_X = 80; // x of the edited / resumed badges
+const TIME_COLS = 40; // virtual columns spanned by the wall-clock axis at zoom 1
 const BASE_STEP_W = 26;
 const PAD_X = 14;
 const END_GAP = 16;
@@ -25,7 +27,16 @@ const MIN_ZOOM = 0.02;
 const MAX_ZOOM = 12;
 const START_STEP = "(start)";
 const FALLBACK_COLOR = "#9e9e9e";
-const STATUSES = ["running", "waiting", "completed", "failed", "cancelled", "interrupted"];
+const STATUSES = ["running", "waiting", "completed", "failed", "cancelled", "interrupted", "paused"];
+const STATUS_WORD = {
+  running: "running",
+  waiting: "waiting",
+  failed: "failed",
+  cancelled: "cancelled",
+  interrupted: "interrupted",
+  paused: "paused",
+  unknown: "?",
+};
 const STATUS_SHORT = {
   running: "run",
   waiting: "wait",
@@ -175,6 +186,38 @@ function layout(runsIn, marksIn) {
   return { lanes, markInfo, maxCol, markCount: markInfo.size };
 }
 
+// Wall-clock mode: every mark's column is its created_at, scaled to TIME_COLS columns.
+function timeLayout(state) {
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const info of state.markInfo.values()) {
+    const t = Number(info.mark.created_at);
+    if (!Number.isFinite(t)) continue;
+    t0 = Math.min(t0, t);
+    t1 = Math.max(t1, t);
+  }
+  if (!Number.isFinite(t0)) return state;
+  const span = Math.max(t1 - t0, 1e-3);
+  for (const info of state.markInfo.values()) {
+    const t = Number(info.mark.created_at);
+    info.col = Number.isFinite(t) ? ((t - t0) / span) * TIME_COLS : 0;
+  }
+  for (const lane of state.lanes) {
+    lane.startCol = lane.marks.length ? lane.marks[0].col : 0;
+  }
+  state.maxCol = TIME_COLS;
+  state.t0 = t0;
+  state.span = span;
+  return state;
+}
+
+function clockLabel(epoch, span) {
+  const d = new Date(epoch * 1000);
+  const pad = (n, k = 2) => String(n).padStart(k, "0");
+  const hms = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return span < 10 ? `${hms}.${pad(d.getUTCMilliseconds(), 3)}` : hms;
+}
+
 function tickEvery(stepW) {
   const need = 34 / Math.max(stepW, 0.001);
   for (const k of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]) {
@@ -203,7 +246,10 @@ function runTooltip(lane) {
   if (lane.origin) lines.push(`resumed from: ${lane.origin}`);
   const when = formatTime(r.started_at);
   if (when) lines.push(`started: ${when}`);
+  if (r.failed_step) lines.push(`failed in step: ${str(r.failed_step)}`);
+  if (r.edited) lines.push("edited before resuming");
   lines.push(`${lane.marks.length} checkpoint${lane.marks.length === 1 ? "" : "s"}`);
+  lines.push("click to select the run");
   return lines.join("\n");
 }
 
@@ -213,6 +259,9 @@ function drawEndMarker(parent, status, x, y) {
   if (status === "failed") {
     svg("path", { d: "M-4,-4L4,4M4,-4L-4,4", class: "fp-end-glyph" }, g);
   } else if (status === "waiting") {
+    svg("rect", { x: -4.5, y: -5, width: 3, height: 10, rx: 0.8, class: "fp-end-fill" }, g);
+    svg("rect", { x: 1.5, y: -5, width: 3, height: 10, rx: 0.8, class: "fp-end-fill" }, g);
+  } else if (status === "paused") {
     svg("rect", { x: -4.5, y: -5, width: 3, height: 10, rx: 0.8, class: "fp-end-fill" }, g);
     svg("rect", { x: 1.5, y: -5, width: 3, height: 10, rx: 0.8, class: "fp-end-fill" }, g);
   } else if (status === "running") {
@@ -249,10 +298,16 @@ function render({ model, el }) {
   btnFit.type = "button";
   btnFit.textContent = "fit";
   btnFit.title = "Fit all checkpoints in the width";
+  const btnAxis = html("button", "fp-tl-btn fp-tl-axis-toggle", toolbar);
+  btnAxis.type = "button";
+  btnAxis.title = "Place checkpoints by seq or by wall-clock time";
   const zoomLabel = html("span", "fp-tl-zoom-label", toolbar);
   const summary = html("span", "fp-tl-summary", toolbar);
 
   // Scroll container with a sticky axis (top) and sticky lane labels (left).
+  const overview = html("div", "fp-tl-overview", root);
+  overview.hidden = true;
+  overview.setAttribute("role", "presentation");
   const scroller = html("div", "fp-tl-scroll", root);
   scroller.tabIndex = 0;
   const legend = html("div", "fp-tl-legend", root);
@@ -328,10 +383,13 @@ function render({ model, el }) {
     pendingAnchor = null;
 
     state = layout(model.get("runs"), model.get("marks"));
+    const timeMode = model.get("x_axis") === "time";
+    if (timeMode) timeLayout(state);
+    btnAxis.textContent = timeMode ? "x: time" : "x: seq";
     const { lanes, markInfo, maxCol } = state;
     const stepW = BASE_STEP_W * zoom;
     const r = Math.max(2.5, Math.min(6, stepW * 0.4));
-    const plotW = Math.ceil(colX(maxCol, stepW) + END_GAP + 14 + PAD_X);
+    const plotW = Math.ceil(colX(maxCol, stepW) + END_GAP + 14 + PAD_X + 150);
     const plotH = Math.max(LANE_H, lanes.length * LANE_H);
     state.stepW = stepW;
 
@@ -349,15 +407,23 @@ function render({ model, el }) {
     grid.style.gridTemplateColumns = `${LABEL_W}px minmax(${plotW}px, 1fr)`;
 
     const corner = html("div", "fp-tl-corner", grid);
-    corner.textContent = "run";
+    corner.textContent = "run (newest first)";
     corner.style.height = `${AXIS_H}px`;
 
     // Axis.
     const axis = svg("svg", { class: "fp-tl-axis", width: plotW, height: AXIS_H }, grid);
-    const every = tickEvery(stepW);
-    for (let c = 0; c <= maxCol; c += every) {
-      const t = svg("text", { x: colX(c, stepW), y: AXIS_H - 6, class: "fp-tl-tick" }, axis);
-      t.textContent = String(c);
+    if (timeMode && state.span !== undefined) {
+      const every = Math.max(1, Math.ceil(90 / Math.max(stepW, 0.001)));
+      for (let c = 0; c <= maxCol; c += every) {
+        const t = svg("text", { x: colX(c, stepW), y: AXIS_H - 6, class: "fp-tl-tick" }, axis);
+        t.textContent = clockLabel(state.t0 + (c / TIME_COLS) * state.span, state.span);
+      }
+    } else {
+      const every = tickEvery(stepW);
+      for (let c = 0; c <= maxCol; c += every) {
+        const t = svg("text", { x: colX(c, stepW), y: AXIS_H - 6, class: "fp-tl-tick" }, axis);
+        t.textContent = String(c);
+      }
     }
 
     // Lane labels.
@@ -369,7 +435,6 @@ function render({ model, el }) {
     const laneLayer = svg("g", { class: "fp-tl-lanes" }, plot);
     const ringLayer = svg("g", { class: "fp-tl-rings" }, plot);
 
-    const labelChars = Math.floor((LABEL_W - TEXT_X - 4) / 6.2);
 
     for (const lane of lanes) {
       const y = lane.index * LANE_H + LANE_H / 2;
@@ -383,6 +448,7 @@ function render({ model, el }) {
           width: "100%",
           height: LANE_H,
           class: `fp-lane-bg${lane.index % 2 ? " fp-lane-bg--odd" : ""}`,
+          "data-run-id": lane.runId,
         },
         bgLayer,
       );
@@ -391,18 +457,26 @@ function render({ model, el }) {
       const lg = svg("g", { class: `fp-lane-label ${laneClass}`, transform: `translate(0,${y})` }, labels);
       lg.setAttribute("data-run-id", lane.runId);
       addTitle(lg, runTooltip(lane));
-      svg("rect", { x: 4, y: -7, width: 34, height: 14, rx: 7, class: "fp-badge" }, lg);
-      const bt = svg("text", { x: 21, y: 3.5, class: "fp-badge-text" }, lg);
-      bt.textContent = STATUS_SHORT[lane.status];
-      if (lane.branched) {
-        const arrow = svg("text", { x: 42, y: 4, class: "fp-lane-branch" }, lg);
-        arrow.textContent = "\u21b3";
-      }
+      svg("rect", { x: 0, y: -LANE_H / 2, width: LABEL_W, height: LANE_H, class: "fp-lane-hit" }, lg);
+      svg("circle", { cx: 9, cy: 0, r: 4.5, class: "fp-badge" }, lg);
       const idText = svg("text", { x: ID_X, y: 4, class: "fp-lane-id" }, lg);
       idText.textContent = shortId(lane.runId);
+      let tx = BADGE_X;
+      const badges = [];
+      if (lane.run.edited) badges.push("edited");
+      else if (lane.run.resumed || lane.branched) badges.push("resumed");
+      if (lane.status !== "completed") badges.push(STATUS_WORD[lane.status] || lane.status);
+      for (const word of badges) {
+        const w = word.length * 6 + 8;
+        svg("rect", { x: tx, y: -7, width: w, height: 14, rx: 3, class: `fp-chip fp-chip--${word}` }, lg);
+        const t = svg("text", { x: tx + w / 2, y: 3.5, class: "fp-chip-text" }, lg);
+        t.textContent = word;
+        tx += w + 4;
+      }
       const runLabel = str(lane.run.label);
+      const labelChars = Math.floor((LABEL_W - tx - 4) / 6.2);
       if (runLabel && labelChars > 0) {
-        const lt = svg("text", { x: TEXT_X, y: 4, class: "fp-lane-text" }, lg);
+        const lt = svg("text", { x: tx, y: 4, class: "fp-lane-text" }, lg);
         lt.textContent = truncate(runLabel, labelChars);
       }
 
@@ -433,22 +507,30 @@ function render({ model, el }) {
         nodeById.set(info.id, c);
       }
       const endX = lane.marks.length ? lastX + END_GAP : startX;
-      drawEndMarker(g, lane.status, endX, y);
+      const end = drawEndMarker(g, lane.status, endX, y);
+      if (end && lane.status === "failed" && lane.run.failed_step) {
+        const ft = svg("text", { x: endX + 9, y: y + 4, class: "fp-fail-label" }, g);
+        ft.textContent = `failed in ${truncate(str(lane.run.failed_step), 28)}`;
+      }
     }
 
-    // Links from origin checkpoints to the first checkpoint of resumed runs.
+    // One link per resumed run, from its origin checkpoint to its first checkpoint; runs
+    // resumed from the same checkpoint leave it at distinct offsets, so each link is its own.
+    const fromCount = new Map();
     for (const lane of lanes) {
       if (!lane.branched) continue;
       const o = lane.originInfo;
+      const k = fromCount.get(o.id) || 0;
+      fromCount.set(o.id, k + 1);
       const x0 = o.x;
       const y0 = o.y;
       const target = lane.marks.length ? lane.marks[0] : null;
       const x1 = target ? target.x : colX(lane.startCol, stepW);
       const y1 = lane.index * LANE_H + LANE_H / 2;
-      const dx = Math.max(8, (x1 - x0) * 0.6);
+      const xm = Math.min(x1 - 4, x0 + 5 + 3 * k);
       const p = svg(
         "path",
-        { d: `M${x0},${y0} C${x0 + dx},${y0} ${x1 - dx},${y1} ${x1},${y1}`, class: "fp-link" },
+        { d: `M${x0},${y0} L${xm},${y0} L${xm},${y1} L${x1},${y1}`, class: `fp-link fp-link--${k % 4}` },
         linkLayer,
       );
       p.setAttribute("data-from", o.id);
@@ -465,6 +547,7 @@ function render({ model, el }) {
     }
 
     scroller.replaceChildren(grid);
+    drawOverview();
 
     // Restore the scroll position (or keep the zoom anchor in place).
     scroller.scrollTop = prevTop;
@@ -475,6 +558,41 @@ function render({ model, el }) {
     }
     updateHighlights(false);
   }
+
+  function drawOverview() {
+    const lanes = state ? state.lanes : [];
+    const fit = Math.floor(Math.max(1, scroller.clientHeight - AXIS_H) / LANE_H);
+    const need = lanes.length > Math.max(fit, 1) && scroller.clientHeight > 0;
+    overview.hidden = !need;
+    if (!need) return;
+    overview.replaceChildren();
+    for (const lane of lanes) {
+      const cell = html("span", `fp-ov-cell fp-ov--${lane.status}`, overview);
+      cell.dataset.lane = String(lane.index);
+      cell.title = `${shortId(lane.runId)} ${str(lane.run.label)} (${lane.status})`;
+    }
+    const win = html("span", "fp-ov-window", overview);
+    placeOverviewWindow(win);
+  }
+
+  function placeOverviewWindow(win) {
+    const w = win || overview.querySelector(".fp-ov-window");
+    if (!w || !state || !state.lanes.length) return;
+    const n = state.lanes.length;
+    const first = scroller.scrollTop / LANE_H;
+    const shown = Math.max(1, (scroller.clientHeight - AXIS_H) / LANE_H);
+    w.style.left = `${(100 * first) / n}%`;
+    w.style.width = `${Math.min(100, (100 * shown) / n)}%`;
+  }
+
+  const onOverview = (event) => {
+    if (!state || !state.lanes.length) return;
+    const rect = overview.getBoundingClientRect();
+    const lane = Math.floor(((event.clientX - rect.left) / Math.max(1, rect.width)) * state.lanes.length);
+    scroller.scrollTop = Math.max(0, (lane - 2) * LANE_H);
+    placeOverviewWindow();
+  };
+  const onScroll = () => placeOverviewWindow();
 
   function viewportAnchorFor(zoom, scrollLeft) {
     const plotViewW = Math.max(1, scroller.clientWidth - LABEL_W);
@@ -550,9 +668,16 @@ function render({ model, el }) {
   const onClick = (event) => {
     const target = event.target;
     const markNode = target && target.closest ? target.closest(".fp-mark") : null;
-    if (!markNode || !scroller.contains(markNode)) return;
-    const id = markNode.getAttribute("data-id");
-    if (id !== null) select(id);
+    if (markNode && scroller.contains(markNode)) {
+      const id = markNode.getAttribute("data-id");
+      if (id !== null) select(id);
+      return;
+    }
+    const laneNode = target && target.closest ? target.closest("[data-run-id]") : null;
+    if (!laneNode || !state) return;
+    const runId = laneNode.getAttribute("data-run-id");
+    const lane = state.lanes.find((l) => l.runId === runId);
+    if (lane && lane.marks.length) select(lane.marks[lane.marks.length - 1].id);
   };
 
   const onWheel = (event) => {
@@ -606,6 +731,14 @@ function render({ model, el }) {
   btnIn.addEventListener("click", onZoomIn);
   btnOut.addEventListener("click", onZoomOut);
   btnFit.addEventListener("click", fitZoom);
+  const onAxis = () => {
+    model.set("x_axis", model.get("x_axis") === "time" ? "seq" : "time");
+    model.save_changes();
+    fitted = false;
+  };
+  btnAxis.addEventListener("click", onAxis);
+  overview.addEventListener("click", onOverview);
+  scroller.addEventListener("scroll", onScroll, { passive: true });
 
   // Coalesce bursts of changes (e.g. runs + marks + step_colors set together in one
   // message) into one render. A microtask, not requestAnimationFrame: it also runs while
@@ -637,6 +770,7 @@ function render({ model, el }) {
     ["change:runs", onData],
     ["change:marks", onData],
     ["change:zoom", onData],
+    ["change:x_axis", onData],
     ["change:step_colors", onColors],
     ["change:selected", onHighlight],
     ["change:pinned", onHighlight],
@@ -645,15 +779,40 @@ function render({ model, el }) {
 
   renderLegend();
   renderAll();
-  // The selection may come from Python before the widget is displayed: bring it into view
-  // once the container has a size.
-  const initialScroll = setTimeout(() => {
+  // Fit the width once the container has a size (and again after the axis changes), then
+  // bring the selection into view.
+  let fitted = false;
+  const fitWhenSized = () => {
+    if (disposed) return;
+    if (!scroller.clientWidth) {
+      fitTimer = setTimeout(fitWhenSized, 100);
+      return;
+    }
+    if (!fitted && state && state.markCount) {
+      fitted = true;
+      fitZoom();
+    }
+    drawOverview();
     if (str(model.get("selected"))) scrollIntoView(str(model.get("selected")));
-  }, 0);
+  };
+  let fitTimer = setTimeout(fitWhenSized, 0);
+  const refit = () => {
+    if (!fitted) {
+      clearTimeout(fitTimer);
+      fitTimer = setTimeout(fitWhenSized, 0);
+    }
+  };
+  model.on("change:marks", refit);
+  model.on("change:x_axis", refit);
 
   return () => {
     disposed = true;
-    clearTimeout(initialScroll);
+    clearTimeout(fitTimer);
+    model.off("change:marks", refit);
+    model.off("change:x_axis", refit);
+    btnAxis.removeEventListener("click", onAxis);
+    overview.removeEventListener("click", onOverview);
+    scroller.removeEventListener("scroll", onScroll);
     for (const [name, cb] of handlers) model.off(name, cb);
     scroller.removeEventListener("click", onClick);
     scroller.removeEventListener("wheel", onWheel);

@@ -59,11 +59,25 @@ class HostileFlow(Workflow):
         return StopEvent(result=f"{ev.text} {SCRIPT}")
 
 
+def from_browser(widget: w.Widget, **state: object) -> None:
+    """What the browser sends when the user changes a synced trait of a front-end widget."""
+    widget._handle_msg({"content": {"data": {
+        "method": "update", "state": state, "buffer_paths": []}}, "buffers": []})
+
+
 def click_mark(explorer: CheckpointExplorer, checkpoint_id: str) -> None:
     """What the browser sends when a timeline mark is clicked."""
-    explorer.timeline._handle_msg({"content": {"data": {
-        "method": "update", "state": {"selected": checkpoint_id}, "buffer_paths": []}},
-        "buffers": []})
+    from_browser(explorer.timeline, selected=checkpoint_id)
+
+
+def click_row(explorer: CheckpointExplorer, checkpoint_id: str) -> None:
+    """What the browser sends when a table row is clicked."""
+    from_browser(explorer.table, selected=checkpoint_id)
+
+
+def type_search(explorer: CheckpointExplorer, text: str) -> None:
+    """What the browser sends once the search box is left alone for the debounce delay."""
+    from_browser(explorer.table, text=text)
 
 
 def walk(widget: w.Widget) -> Iterator[w.Widget]:
@@ -89,6 +103,14 @@ def rendered_html(explorer: CheckpointExplorer) -> list[str]:
         if isinstance(item, w.Select | w.Dropdown):
             out.extend(str(label) for label in item._options_labels)
     return out
+
+
+def diff_row(html_text: str, path: str) -> str:
+    """The diff row whose path cell starts with ``path``."""
+    for row in re.findall(r"<div class='fp-diff-row.*?</div></div>", html_text):
+        if f"<div class='fp-diff-path'>{path} <span" in row:
+            return row
+    raise AssertionError(f"no diff row for {path!r} in {html_text[:3000]}")
 
 
 def row_of(html_text: str, path: str) -> str:

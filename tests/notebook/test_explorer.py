@@ -1,4 +1,4 @@
-"""CheckpointExplorer on a real SQLite file: selection, table, diff, pin, edit and resume."""
+"""CheckpointExplorer on a real SQLite file, driven through its state and its views."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ import html
 
 import ipywidgets as w
 import pytest
-from explorer_helpers import Plan, PlanFlow, click_mark, row_of
+import traitlets
+from explorer_helpers import (
+    Plan,
+    PlanFlow,
+    click_mark,
+    click_row,
+    diff_row,
+    from_browser,
+    type_search,
+)
 
-from flowpoint import CheckpointNotFound, WorkflowCheckpointer
+from flowpoint import CheckpointNotFound, StopEvent, WorkflowCheckpointer
 from flowpoint.demo import JokeEvent, JokeFlow
-from flowpoint.notebook.explorer import DIFF
+from flowpoint.notebook.explorer import READ_ONLY, ExplorerState
+from flowpoint.notebook.magics import StoreView
 from flowpoint.runtime.events import EVENT_REGISTRY, event_key
 
 
@@ -34,129 +44,236 @@ def _ckpts(ckptr, index):
     return list(ckptr.checkpoints.values())[index]
 
 
-async def test_opens_on_the_newest_runs_last_checkpoint_with_a_stable_repr(jokes, explorers):
+async def test_opens_newest_first_on_the_newest_checkpoint_with_a_stable_repr(jokes, explorers):
     e = explorers(jokes)
     newest = _ckpts(jokes, -1)
-    assert e.selected.id_ == newest[-1].id_
-    assert repr(e) == f"CheckpointExplorer(runs=2, checkpoints=6, selected={newest[-1].id_[:8]!r})"
-    assert len(e.timeline.runs) == 2 and len(e.timeline.marks) == 6
-    assert e.timeline.selected == newest[-1].id_
-    assert [v for _, v in e.table.options][0] == newest[-1].id_  # newest first
+    assert e.selected.id_ == newest[-1].id_ == e.state.selected
+    assert repr(e) == f"CheckpointExplorer(rows=6, matching=6, selected={newest[-1].id_[:8]!r})"
+    assert [r["checkpoint_id"] for r in e.rows[:3]] == [c.id_ for c in reversed(newest)]
+    assert [lane["run_id"] for lane in e.timeline.runs] == [newest[0].run_id,
+                                                           _ckpts(jokes, 0)[0].run_id]
+    assert e.timeline.selected == e.table.selected == newest[-1].id_
+    assert e.table.total == e.table.total_all == 6
 
 
-async def test_clicking_a_timeline_mark_selects_it_in_table_detail_and_edit(jokes, explorers):
+async def test_rows_have_every_column_and_start_checkpoints(jokes, explorers):
+    e = explorers(jokes)
+    row = e.rows[0]
+    assert set(row) >= {"checkpoint_id", "run_id", "seq", "step", "input", "output", "status",
+                        "created", "duration", "error", "metadata"}
+    assert row["step"] == "critique_joke" and row["output"] == "StopEvent"
+    assert row["status"] == "completed" and row["duration"].endswith(" s")
+    start = e.rows[2]
+    assert start["seq"] == 0 and start["step"] is None and start["status"] == "started"
+    cols = [c["key"] for c in e.table.columns]
+    assert cols == ["run", "seq", "step", "input", "output", "status", "created", "duration",
+                    "error", "metadata"]
+
+
+async def test_a_click_in_table_or_timeline_selects_everywhere(jokes, explorers):
     e = explorers(jokes)
     gen = _ckpts(jokes, 0)[1]
     click_mark(e, gen.id_)
-    assert e.selected.id_ == gen.id_
-    assert e.table.value == gen.id_
+    assert e.state.selected == gen.id_ == e.table.selected == e.selected.id_
     assert gen.id_ in e.detail.value and "generate_joke" in e.detail.value
     assert html.escape(gen.output_event.joke) in e.detail.value
-    assert "context snapshot" in e.detail.value and "event_log" in e.detail.value
-    assert e.edit_form.event_type is JokeEvent
-    assert e.edit_form.widgets["joke"].value == gen.output_event.joke
-    assert not e.edit_button.disabled
-
-
-async def test_picking_a_table_row_and_select_by_prefix_move_the_timeline(jokes, explorers):
-    e = explorers(jokes)
-    start = _ckpts(jokes, 0)[0]
-    e.table.value = start.id_
-    assert e.selected.id_ == start.id_ and e.timeline.selected == start.id_
+    assert e.edit_view.event_form.event_type is JokeEvent
+    start = _ckpts(jokes, 1)[0]
+    click_row(e, start.id_)
+    assert e.timeline.selected == start.id_ == e.selected.id_
     crit = _ckpts(jokes, 1)[2]
     assert e.select(crit.id_[:10]).id_ == crit.id_
-    assert e.timeline.selected == crit.id_ and e.table.value == crit.id_
+    assert e.timeline.selected == crit.id_ == e.table.selected
     with pytest.raises(CheckpointNotFound):
         e.select("ffffffffffff")
 
 
-async def test_diff_shows_changed_store_and_event_paths_with_both_values(plans, explorers):
+async def test_set_filters_queries_the_store_and_narrows_table_and_timeline(
+        jokes, explorers, monkeypatch):
+    await jokes.run(topic="biology")
+    e = explorers(jokes)
+    seen = []
+    original = jokes.store.table_rows
+
+    def spy(query=None, *args, **kwargs):
+        seen.append(query)
+        return original(query, *args, **kwargs)
+
+    monkeypatch.setattr(jokes.store, "table_rows", spy)
+    rows = e.set_filters(step="critique_joke")
+    assert seen[0].steps == ("critique_joke",)
+    assert len(rows) == 3 and {r["step"] for r in rows} == {"critique_joke"}
+    assert len(e.timeline.marks) == 3 and e.table.total == 3 and e.table.total_all == 9
+    assert e.state.filters == {"step": "critique_joke"}
+    assert e.table.filters["step"] == "critique_joke"
+    assert len(e.set_filters(step="(start)")) == 3
+    assert len(e.set_filters(output_type=JokeEvent)) == 3
+    assert len(e.set_filters(input_type="JokeEvent", status="completed")) == 3
+    assert e.set_filters(status="failed") == []
+    assert len(e.set_filters()) == 9 and len(e.timeline.marks) == 9
+    with pytest.raises(traitlets.TraitError, match="unknown filter"):
+        e.state.filters = {"colour": "red"}
+
+
+async def test_live_search_from_the_browser_covers_events_state_and_errors(store, explorers):
+    ckptr = WorkflowCheckpointer(PlanFlow(), store=store)
+    for topic in ("trip", "party", "picnic"):
+        await ckptr.run(topic=topic)
+    e = explorers(ckptr)
+    type_search(e, "party")
+    assert e.state.filters == {"text": "party"} and e.state.page == 0
+    party = _ckpts(ckptr, 1)[0].run_id
+    assert {r["run_id"] for r in e.rows} == {party} and e.table.total == 3
+    assert [lane["run_id"] for lane in e.timeline.runs] == [party]
+    type_search(e, "")
+    assert e.table.total == 9
+
+
+async def test_search_finds_a_failing_runs_error_message(store, explorers):
+    from explorer_helpers import HostileFlow
+
+    ckptr = WorkflowCheckpointer(HostileFlow(), store=store)
+    await ckptr.run(topic="calm")
+    with pytest.raises(ValueError):
+        await ckptr.run(topic="please fail")
+    e = explorers(ckptr)
+    rows = e.set_filters(text="boom")
+    failed = next(r for r in ckptr.runs.values() if r.status == "failed")
+    assert rows and {r["run_id"] for r in rows} == {failed.run_id}
+
+
+async def test_sorting_by_a_column_and_paging_happen_in_the_store(store, explorers):
+    ckptr = WorkflowCheckpointer(PlanFlow(), store=store)
+    for i in range(30):
+        await ckptr.run(topic=f"t{i:02d}")
+    e = explorers(ckptr, page_size=25)
+    assert len(e.rows) == 25 and e.table.total == 90
+    from_browser(e.table, sort="step", descending=False, page=0)
+    assert [r["step"] for r in e.rows] == [None] * 25
+    from_browser(e.table, page=3)
+    assert e.state.page == 3 and len(e.rows) == 15
+    assert {r["step"] for r in e.rows} == {"total"}
+    from_browser(e.table, page=9)  # past the end: the last page
+    assert e.state.page == 3
+    from_browser(e.table, sort="seq", descending=True, page=0)
+    assert {r["seq"] for r in e.rows} == {2}
+    e.state.sort = ""
+    assert e.rows[0]["run_id"] == list(ckptr.runs)[-1]
+
+
+async def test_detail_clears_when_its_checkpoint_is_filtered_away(jokes, explorers):
+    e = explorers(jokes)
+    gen = _ckpts(jokes, 0)[1]
+    e.select(gen.id_)
+    e.set_filters(step="critique_joke")
+    assert e.state.selected == "" and e.selected is None
+    assert gen.id_ not in e.detail.value and "select a checkpoint" in e.detail.value
+    e.set_filters()
+    e.select(gen.id_)
+    e.set_filters(text="chemistry")
+    assert e.state.selected == gen.id_  # still shown: it matches
+
+
+async def test_diff_puts_the_users_state_first_and_hides_bookkeeping(plans, explorers):
     e = explorers(plans)
     start, planned, total = _ckpts(plans, 0)
-    click_mark(e, total.id_)
-    e.diff_button.click()
-    assert e.tabs.selected_index == DIFF
-    view = e.diff_view.value
-    assert "previous" in view and planned.id_[:8] in view and total.id_[:8] in view
-    row = row_of(view, "ctx_state.store.count")
-    assert "changed" in row and "<td>1</td>" in row and "<td>2</td>" in row
-    row = row_of(view, "output_event.__event__")
-    assert "Plan" in row and "StopEvent" in row
+    e.select(total.id_)
+    e.state.mode = "diff"
+    assert e.tabs.selected_index == 1
+    view = e.diff_view.html.value
+    assert view.index("Your state (ctx.store)") < view.index("Events")
+    row = diff_row(view, "count")
+    assert "changed" in row and ">1</div>" in row and ">2</div>" in row
+    row = diff_row(view, "output event")
+    assert "Plan" in row and "StopEvent" in row and "__event__" not in view
+    assert "flowpoint.runtime.events" not in view
+    assert "event_log" not in view and "bookkeeping change(s) hidden" in view
+    e.diff_view.show_all.value = True
+    assert e.state.show_all and "event_log" in e.diff_view.html.value
     click_mark(e, start.id_)  # the Diff tab is open: it follows the selection
-    assert "start of run" in e.diff_view.value and "no previous" in e.diff_view.value
+    assert "start of run" in e.diff_view.html.value
+
+
+async def test_long_values_are_laid_out_side_by_side(store, explorers):
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=store)
+    await ckptr.run(topic="a very long topic " * 8)
+    e = explorers(ckptr)
+    e.select(_ckpts(ckptr, 0)[1].id_)
+    e.state.mode = "diff"
+    assert "fp-diff-row--wide" in diff_row(e.diff_view.html.value, "input event")
 
 
 async def test_pin_then_diff_compares_pinned_against_selected(plans, explorers):
     e = explorers(plans)
     first, second = (_ckpts(plans, i) for i in (0, 1))
-    click_mark(e, first[0].id_)
-    e.pin_button.click()
-    assert e.timeline.pinned == first[0].id_ and e.pinned.id_ == first[0].id_
-    click_mark(e, second[2].id_)
-    e.diff_button.click()
-    view = e.diff_view.value
-    assert "pinned" in view and first[0].id_[:8] in view
-    assert "added" in row_of(view, "ctx_state.store.count")
-    row = row_of(view, "output_event.data.topic")
-    assert "removed" in row and "trip" in row
     e.select(first[0].id_)
-    e.pin_button.click()  # pressing Pin on the pinned checkpoint unpins it
+    e.pin_button.click()
+    assert e.state.pinned == first[0].id_ == e.timeline.pinned
+    e.select(second[2].id_)
+    e.state.mode = "diff"
+    view = e.diff_view.html.value
+    assert "pinned" in view and first[0].id_[:8] in view
+    assert "added" in diff_row(view, "count")
+    e.select(first[0].id_)
+    e.pin_button.click()
     assert e.pinned is None and e.timeline.pinned == ""
 
 
 async def test_edit_form_has_a_widget_per_field_type(plans, explorers):
     e = explorers(plans)
     e.select(_ckpts(plans, 0)[1].id_)
-    f = e.edit_form.widgets
+    f = e.edit_view.event_form.widgets
     assert isinstance(f["title"], w.Text) and isinstance(f["budget"], w.IntText)
     assert isinstance(f["ratio"], w.FloatText) and isinstance(f["urgent"], w.Checkbox)
-    assert isinstance(f["items"], w.Textarea) and f["items"].value.replace(" ", "").replace(
-        "\n", "") == '["a","b"]'
-    e.select(_ckpts(plans, 0)[0].id_)  # the StartEvent's extra field
-    assert list(e.edit_form.widgets) == ["topic"] and e.edit_form.widgets["topic"].value == "trip"
+    assert isinstance(f["items"], w.Textarea)
+    assert '"count": 1' in e.edit_view.state_form.text.value
 
 
-async def test_resume_with_edit_starts_a_new_run_from_the_edited_event(plans, explorers):
+async def test_resume_with_edit_of_event_and_state_keeps_the_form(plans, explorers):
     e = explorers(plans)
     planned = _ckpts(plans, 0)[1]
     click_mark(e, planned.id_)
-    e.edit_form.widgets["items"].value = '["x", "y", "z"]'
-    e.edit_form.widgets["budget"].value = 7
-    e.edit_button.click()
+    e.state.mode = "edit"
+    e.edit_view.event_form.widgets["budget"].value = 7
+    e.edit_view.state_form.text.value = '{"count": 40}'
+    e.edit_view.resume_button.click()
     await e.last_task
-    runs = plans.runs
-    assert len(runs) == 3
-    new = list(runs.values())[-1]
+    new = list(plans.runs.values())[-1]
     assert new.status == "completed" and new.origin_checkpoint_id == planned.id_
-    changes = new.edited["output_event"]["changes"]
-    assert changes == {"budget": {"before": 10, "after": 7},
-                       "items": {"before": ["a", "b"], "after": ["x", "y", "z"]}}
-    assert plans.result_of(new.run_id) == "trip: 21"
-    again = plans.get(planned.id_)
-    assert again.output_event == Plan(title="trip", items=["a", "b"], budget=10)
-    assert e.selected.run_id == new.run_id and e.selected.last_completed_step == "total"
-    assert e.timeline.selected == e.selected.id_ and e.table.value == e.selected.id_
-    assert f"completed run {new.run_id[:8]}: trip: 21" in e.status.value
-    assert "fp-status" in e.status._dom_classes
+    assert new.edited["output_event"]["changes"] == {"budget": {"before": 10, "after": 7}}
+    assert new.edited["state"]["changes"] == {"count": {"before": 1, "after": 40}}
+    assert plans.result_of(new.run_id) == "trip: 14"
+    assert plans.get(planned.id_).ctx_state["store"]["count"] == 1  # stored one unchanged
+    assert e.state.selected == planned.id_ and e.state.mode == "edit"  # the form stays
+    assert e.edit_view.event_form.widgets["budget"].value == 7
+    assert f"completed run {new.run_id[:8]}: trip: 14" in e.status.value
 
 
-@pytest.mark.parametrize("items, says", [("[not json", "not valid JSON"),
-                                          ('{"a": 1}', "valid list")])
-async def test_an_invalid_edit_is_shown_naming_the_field_and_stores_nothing(
-        plans, explorers, items, says):
+@pytest.mark.parametrize("state_text, says", [("[1,", "not valid JSON"),
+                                              ("[1]", "JSON object")])
+async def test_an_invalid_state_edit_is_shown_and_stores_nothing(plans, explorers, state_text,
+                                                                 says):
     e = explorers(plans)
     e.select(_ckpts(plans, 0)[1].id_)
     before = len(plans.runs)
-    e.edit_form.widgets["items"].value = items
-    e.edit_button.click()
-    assert e.last_task is None
-    assert "items" in e.edit_error.value and says in e.edit_error.value
-    assert "fp-error" in e.edit_error.value and "InvalidEdit" in e.status.value
-    assert len(plans.runs) == before
+    e.edit_view.state_form.text.value = state_text
+    e.edit_view.resume_button.click()
+    assert e.last_task is None and len(plans.runs) == before
+    assert says in e.edit_view.error.value and "InvalidEdit" in e.status.value
 
 
-async def test_resume_button_runs_from_the_selected_checkpoint_and_selects_the_result(
-        jokes, explorers):
+async def test_resume_from_a_final_checkpoint_is_disabled_with_the_reason(jokes, explorers):
+    e = explorers(jokes)
+    final = _ckpts(jokes, 0)[2]
+    assert isinstance(final.output_event, StopEvent)
+    e.select(final.id_)
+    assert e.resume_button.disabled and e.edit_view.resume_button.disabled
+    assert "final checkpoint" in e.toolbar.reason.value
+    e.select(_ckpts(jokes, 0)[1].id_)
+    assert not e.resume_button.disabled and e.toolbar.reason.value == ""
+
+
+async def test_resume_runs_from_the_selected_checkpoint_and_selects_the_result(jokes, explorers):
     e = explorers(jokes)
     gen = _ckpts(jokes, 0)[1]
     e.select(gen.id_)
@@ -165,86 +282,86 @@ async def test_resume_button_runs_from_the_selected_checkpoint_and_selects_the_r
     await e.last_task
     new = list(jokes.runs.values())[-1]
     assert new.status == "completed" and new.origin_checkpoint_id == gen.id_
-    assert e.selected.run_id == new.run_id and e.selected.seq == 2
+    assert e.selected.run_id == new.run_id
+    assert e.timeline.runs[0]["run_id"] == new.run_id and e.timeline.runs[0]["resumed"]
     assert f"completed run {new.run_id[:8]}: Critique:" in e.status.value
-    assert "2 checkpoints" not in e.status.value  # the final message replaces progress
     assert e.monitor.progress.bar_style == "success"
-    assert repr(e).startswith("CheckpointExplorer(runs=3, checkpoints=7,")
 
 
-async def test_filters_are_queried_in_the_store_and_narrow_table_and_timeline(
-        jokes, explorers, monkeypatch):
-    await jokes.run(topic="biology")
+async def test_a_breakpoint_set_in_the_explorer_pauses_and_resume_continues(jokes, explorers):
     e = explorers(jokes)
-    seen = []
-    original = jokes.store.list_checkpoints
-
-    def spy(query=None, *args, **kwargs):
-        seen.append(query)
-        return original(query, *args, **kwargs)
-
-    monkeypatch.setattr(jokes.store, "list_checkpoints", spy)
-    assert len(e.table.options) == 9
-    e.filters["step"].value = "critique_joke"
-    assert seen[-1].steps == ("critique_joke",)
-    assert len(e.table.options) == 3 and len(e.timeline.marks) == 3
-    assert "of 3 matching" in e.table_info.value
-    e.filters["step"].value = ""
-    e.filters["text"].value = "physics"
-    assert seen[-1].text == "physics"
-    physics = _ckpts(jokes, 1)[0].run_id
-    assert e.table.options and {v for _, v in e.table.options} <= {
-        c.id_ for c in jokes.checkpoints[physics]}
-    assert [r["run_id"] for r in e.timeline.runs] == [physics]
-    e.filters["text"].value = ""
-    e.filters["step"].value = "(start)"
-    assert seen[-1].steps == (None,) and len(e.table.options) == 3
-    e.filters["step"].value = ""
-    e.filters["run"].value = physics
-    assert len(e.table.options) == 3 and seen[-1].run_ids == (physics,)
-    e.filters["run"].value = ""
-    e.filters["status"].value = "completed"
-    assert seen[-1].statuses == ("completed",) and len(e.table.options) == 9
-    e.filters["status"].value = ""
-    assert len(e.table.options) == 9 and len(e.timeline.marks) == 9
-
-
-async def test_many_runs_are_limited_to_max_runs_and_the_table_pages(store, explorers):
-    ckptr = WorkflowCheckpointer(PlanFlow(), store=store)
-    for i in range(700):
-        await ckptr.run(topic=f"t{i}")
-    e = explorers(ckptr, max_runs=600)
-    assert len(ckptr.store.list_checkpoints()) == 2100
-    assert repr(e).startswith("CheckpointExplorer(runs=600, checkpoints=1800,")
-    assert "newest 600 of 700 runs" in e.note.value
-    assert len(e.table.options) == 200 and "showing 1–200 of 1800" in e.table_info.value
-    e.next_button.click()
-    assert "showing 201–400 of 1800" in e.table_info.value
-    oldest_shown = list(ckptr.runs)[100]
-    e.select(ckptr.checkpoints[oldest_shown][0].id_)  # jumps to the page of the selection
-    assert "showing 1601–1800" in e.table_info.value
-    assert e.table.value == e.selected.id_
-    only = explorers(ckptr, run_ids=[oldest_shown[:8]])
-    assert len(only.timeline.runs) == 1 and len(only.timeline.marks) == 3
-
-
-async def test_refresh_button_shows_runs_started_elsewhere(jokes, explorers):
-    e = explorers(jokes)
-    handler = jokes.run(topic="geology")
-    await handler
-    e.refresh_button.click()
-    assert handler.run_id in [r["run_id"] for r in e.timeline.runs]
-    assert len(e.table.options) == 9
-
-
-async def test_launch_errors_are_shown_in_the_status_line_not_raised(jokes, explorers):
-    e = explorers(jokes)
-    e.select(_ckpts(jokes, 0)[1].id_)
-    jokes.workflow = PlanFlow()  # a workflow without the checkpoint's step
-    before = len(jokes.runs)
+    e.toolbar.breakpoint.value = "critique_joke"
+    assert e.state.breakpoints == ["critique_joke"]
+    start = _ckpts(jokes, 0)[0]
+    e.select(start.id_)
     e.resume_button.click()
-    assert e.last_task is None and len(jokes.runs) == before
-    assert "StepNotInWorkflow" in e.status.value and "generate_joke" in e.status.value
+    await e.last_task
+    paused = list(jokes.runs.values())[-1]
+    assert paused.status == "paused" and "paused at a breakpoint" in e.status.value
+    assert e.selected.run_id == paused.run_id and e.selected.last_completed_step == "generate_joke"
+    assert "paused before step &#x27;critique_joke&#x27;" in e.detail.value
+    assert e.timeline.runs[0]["status"] == "paused"
+    e.state.breakpoints = []
+    assert e.toolbar.breakpoint.value == ""
+    e.edit_view.event_form.widgets["joke"].value = "short joke"
+    e.edit_view.resume_button.click()
+    await e.last_task
+    done = jokes.get_run(paused.run_id)
+    assert done.status == "completed" and len(jokes.runs) == 3  # continued, not a new run
+    assert jokes.result_of(paused.run_id).startswith("Critique: 2 words")
+
+
+async def test_a_read_only_view_says_so_and_disables_resume_and_edit(jokes, explorers):
+    view = StoreView(jokes.store)
+    e = explorers(view)
+    assert READ_ONLY in e.note.value.replace("&#x27;", "'") or "read-only view" in e.note.value
+    e.select(_ckpts(jokes, 0)[1].id_)
+    assert e.resume_button.disabled and e.edit_view.resume_button.disabled
+    assert "%explore ckptr" in e.toolbar.reason.value
+    assert e.toolbar.breakpoint.disabled
+    e.resume_button.click()
+    assert e.last_task is None and len(jokes.runs) == 2
+
+
+async def test_a_checkpointer_shows_only_its_workflow_and_a_view_the_whole_store(
+        store, explorers):
+    jokes = WorkflowCheckpointer(JokeFlow(), store=store)
+    plans = WorkflowCheckpointer(PlanFlow(), store=store)
+    await jokes.run(topic="x")
+    await plans.run(topic="y")
+    assert {r["step"] for r in explorers(jokes).rows} == {None, "generate_joke", "critique_joke"}
+    assert len(explorers(plans).rows) == 3
+    assert len(explorers(StoreView(store)).rows) == 6
+
+
+async def test_the_state_drives_the_views(plans, explorers):
+    e = explorers(plans)
+    assert isinstance(e.state, ExplorerState)
+    target = _ckpts(plans, 0)[1]
+    e.state.selected = target.id_
+    assert e.selected.id_ == target.id_ and e.table.selected == target.id_
+    e.state.mode = "edit"
+    assert e.tabs.selected_index == 2
+    e.tabs.selected_index = 0
+    assert e.state.mode == "detail"
+    e.state.page_size = 2
+    assert len(e.rows) == 2 and e.table.page_size == 2
+
+
+async def test_lanes_carry_input_summary_badges_and_the_failing_step(store, explorers):
+    from explorer_helpers import HostileFlow
+
+    ckptr = WorkflowCheckpointer(HostileFlow(), store=store)
+    with pytest.raises(ValueError):
+        await ckptr.run(topic="please fail")
+    e = explorers(ckptr)
+    lane = e.timeline.runs[0]
+    assert lane["label"].startswith("topic=") and "please fail" in lane["label"]
+    assert lane["status"] == "failed" and lane["failed_step"] == "finish"
+    assert not lane["edited"] and not lane["resumed"]
+    last = e.rows[0]
+    assert last["status"] == "ok · then failed" and "finish failed: ValueError" in last["error"]
+    assert e.rows[1]["status"] == "started" and e.rows[1]["error"] == ""
 
 
 async def test_an_output_event_of_an_unloaded_type_disables_the_form(
@@ -255,9 +372,25 @@ async def test_an_output_event_of_an_unloaded_type_disables_the_form(
     e = explorers(ckptr)
     planned = _ckpts(ckptr, 0)[1]
     e.select(planned.id_)
-    assert e.edit_form.disabled and e.edit_button.disabled and not e.edit_form.widgets
-    assert "not loaded" in e.edit_form.header.value and "Plan" in e.edit_form.header.value
-    assert "problem" in e.detail.value
+    assert e.edit_view.event_form.disabled and e.resume_button.disabled
+    assert "not loaded" in e.edit_view.event_form.header.value
+    assert "problem" in e.detail.value and "cannot resume" in e.toolbar.reason.value
+
+
+async def test_refresh_shows_runs_started_elsewhere(jokes, explorers):
+    e = explorers(jokes)
+    handler = jokes.run(topic="geology")
+    await handler
+    e.toolbar.refresh_button.click()
+    assert handler.run_id == e.timeline.runs[0]["run_id"]
+    assert e.table.total == 9
+
+
+async def test_launch_errors_are_shown_in_the_status_line_not_raised(jokes, explorers):
+    e = explorers(jokes)
+    e.select(_ckpts(jokes, 0)[1].id_)
+    jokes.workflow = PlanFlow()  # a workflow without the checkpoint's step
+    before = len(jokes.runs)
     e.resume_button.click()
-    assert e.last_task is None and len(ckptr.runs) == 1
-    assert "UnknownEventType" in e.status.value
+    assert e.last_task is None and len(jokes.runs) == before
+    assert "StepNotInWorkflow" in e.status.value and "generate_joke" in e.status.value

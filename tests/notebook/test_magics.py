@@ -253,7 +253,7 @@ async def test_explore_magic_opens_the_explorer_and_resumes_on_the_running_loop(
     from flowpoint.notebook import CheckpointExplorer
 
     await acell(ip, SETUP)
-    explorer = ip.run_line_magic("explore", "--ckptr ckptr")
+    explorer = ip.run_line_magic("explore", "ckptr")
     assert isinstance(explorer, CheckpointExplorer)
     assert explorer.checkpointer is ip.user_ns["ckptr"]
     assert repr(explorer.timeline).startswith("Timeline(runs=3, checkpoints=9")
@@ -273,8 +273,9 @@ async def test_explore_on_the_default_store_shows_runs_and_refuses_resume(ip, tm
     checkpointer_module._LIVE.clear()
     explorer = ip.run_line_magic("explore", "")
     assert repr(explorer.timeline).startswith("Timeline(runs=1, checkpoints=3")
+    assert explorer.read_only and explorer.resume_button.disabled
     explorer.resume_button.click()
-    assert "needs a workflow" in explorer.status.value
+    assert "read-only view" in explorer.status.value
     assert len(ip.run_line_magic("runs", "")) == 1
     explorer.close()
 

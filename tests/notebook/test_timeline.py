@@ -331,6 +331,9 @@ def test_from_data_accepts_records_and_datetimes():
             "workflow": "wf",
             "origin_checkpoint_id": None,
             "started_at": when.timestamp(),
+            "edited": False,
+            "resumed": False,
+            "failed_step": "",
         }
     ]
     assert w.marks[0]["label"] == "StartEvent"

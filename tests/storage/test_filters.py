@@ -162,3 +162,13 @@ def test_text_search_finds_run_errors_and_state_values(store):
     assert {r.run_id for r in store.list_checkpoints(q)} == {"r1"}
     assert [r.id for r in store.list_checkpoints(Q(text="secret 0"))] == [
         "c00", "c01", "c02"]
+
+
+def test_distinct_values_of_a_column_among_matches(store):
+    _sorted_store(store)
+    assert store.distinct_values("step") == [None, "a", "b"]
+    assert store.distinct_values("status") == ["completed", "failed"]
+    assert store.distinct_values("step", Q(text="quota")) == [None, "a", "b"]
+    assert store.distinct_values("status", Q(steps=("a",), statuses=("failed",))) == ["failed"]
+    with pytest.raises(ValueError, match="no distinct values"):
+        store.distinct_values("metadata")

@@ -465,3 +465,8 @@ def latest_checkpointer() -> WorkflowCheckpointer | None:
         if ckptr is not None:
             return ckptr
     return None
+
+
+def live_checkpointers() -> list[WorkflowCheckpointer]:
+    """Every checkpointer still alive in this process, oldest first (to find a live run)."""
+    return [c for c in (ref() for ref in _LIVE) if c is not None]

@@ -112,6 +112,9 @@ def _normalize_run(run: Any) -> dict[str, Any]:
         "workflow": str(_get(run, "workflow") or ""),
         "origin_checkpoint_id": None if origin in (None, "") else str(origin),
         "started_at": _epoch(_get(run, "started_at")),
+        "edited": bool(_get(run, "edited")),
+        "resumed": bool(_get(run, "resumed", origin not in (None, ""))),
+        "failed_step": str(_get(run, "failed_step") or ""),
     }
 
 
@@ -139,8 +142,8 @@ class Timeline(anywidget.AnyWidget):
     Synced traits:
 
     ``runs``
-        ``[{"run_id", "label", "status", "workflow", "origin_checkpoint_id", "started_at"}]``,
-        one lane per run, drawn in this order.
+        ``[{"run_id", "label", "status", "workflow", "origin_checkpoint_id", "started_at",
+        "edited", "resumed", "failed_step"}]``, one lane per run, drawn top down in this order.
     ``marks``
         ``[{"id", "run_id", "seq", "step", "output_type", "created_at", "label"}]``, one per
         checkpoint; ``step`` is ``None`` for the start checkpoint.
@@ -152,7 +155,9 @@ class Timeline(anywidget.AnyWidget):
     ``pinned``
         checkpoint id with a second (dashed) highlight, ``""`` for none.
     ``zoom``
-        horizontal scale, 1.0 by default.
+        horizontal scale, 1.0 by default; the view fits the width when first drawn.
+    ``x_axis``
+        ``"seq"`` (checkpoint order) or ``"time"`` (wall clock of ``created_at``).
     """
 
     _esm = asset_path("timeline.js")
@@ -164,6 +169,7 @@ class Timeline(anywidget.AnyWidget):
     selected = traitlets.Unicode("").tag(sync=True)
     pinned = traitlets.Unicode("").tag(sync=True)
     zoom = traitlets.Float(1.0).tag(sync=True)
+    x_axis = traitlets.Enum(("seq", "time"), "seq").tag(sync=True)
 
     MIN_ZOOM = 0.02
     MAX_ZOOM = 12.0

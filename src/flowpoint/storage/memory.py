@@ -223,6 +223,17 @@ class MemoryStore:
         with self._lock:
             return len(self._select(query))
 
+    def distinct_values(self, column: str, query: CheckpointQuery | None = None) -> list[Any]:
+        """The distinct values of one column among the matching checkpoints (as SQLStore)."""
+        if column not in ("status", "workflow", "step", "input_type", "output_type"):
+            raise ValueError(f"no distinct values of {column!r}; columns: step, input_type, "
+                             f"output_type, status, workflow")
+        with self._lock:
+            rows = self._select(query)
+            of_run = column in ("status", "workflow")
+            values = {(self._runs[r["run_id"]] if of_run else r)[column] for r in rows}
+        return sorted(values, key=lambda v: (v is not None, v))
+
     def _delete(self, ids: list[str]) -> None:
         for cid in ids:
             row = self._ckpts.pop(cid)

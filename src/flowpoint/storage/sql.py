@@ -87,6 +87,15 @@ def _select_checkpoints(columns: list[Any], query: CheckpointQuery | None, limit
     )
 
 
+def _distinct_column(column: str) -> Any:
+    if column in ("status", "workflow"):
+        return _R[column]
+    if column in ("step", "input_type", "output_type"):
+        return _C[column]
+    raise ValueError(f"no distinct values of {column!r}; columns: step, input_type, output_type, "
+                     f"status, workflow")
+
+
 def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
@@ -348,6 +357,16 @@ class SQLStore:
         )
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
+
+    def distinct_values(self, column: str, query: CheckpointQuery | None = None) -> list[Any]:
+        """The distinct values of one checkpoint column (step, input_type, output_type) or run
+        column (status, workflow) among the matching checkpoints, sorted, None first."""
+        col = _distinct_column(column)
+        stmt = (select(col).distinct().select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
+                .where(*_where(query or CheckpointQuery())))
+        with self._read() as conn:
+            values = list(conn.execute(stmt).scalars())
+        return sorted(values, key=lambda v: (v is not None, v))
 
     def _lock_blobs(self, conn: Connection) -> None:
         """Keep writers from re-using a blob while garbage collection decides to drop it."""

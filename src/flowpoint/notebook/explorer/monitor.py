@@ -12,8 +12,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..checkpoints.checkpointer import WorkflowCheckpointer
-from ..runtime.handler import WorkflowHandler
+from ...checkpoints.checkpointer import WorkflowCheckpointer
+from ...runtime.handler import WorkflowHandler
 from .trees import esc, short
 
 #: Called with (run_id, outcome) when a followed run ends; outcome is completed/failed/cancelled.
@@ -30,7 +30,7 @@ class RunMonitor:
         self.on_event = on_event
         self.status = w.HTML("<span class='fp-muted'>ready</span>").add_class("fp-status")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="",
-                                      layout=w.Layout(width="180px", display="none"))
+                                      layout=w.Layout(width="140px", display="none"))
         self.last_task: asyncio.Task[None] | None = None
         self._counts: dict[str, int] = {}
         self._expected: dict[str, int] = {}
@@ -98,7 +98,10 @@ class RunMonitor:
         except asyncio.CancelledError:
             outcome, message, css = "cancelled", f"run {run_id[:8]} cancelled", "fp-error"
         else:
-            if exc is None:
+            if exc is None and handler.status == "paused":
+                outcome, css = "paused", "fp-ok"
+                message = f"run {run_id[:8]} paused at a breakpoint: Resume continues it"
+            elif exc is None:
                 outcome, css = "completed", "fp-ok"
                 message = f"completed run {run_id[:8]}: {short(handler.result())}"
             else:

@@ -14,9 +14,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..checkpoints.codec import UnknownEvent
-from ..errors import InvalidEdit
-from ..runtime.events import Event
+from ...checkpoints.codec import UnknownEvent
+from ...errors import InvalidEdit
+from ...runtime.events import Event
 from .trees import esc
 
 _LABEL = {"description_width": "130px"}

@@ -1,0 +1,227 @@
+"""What the explorer reads: one page of table rows, counts, filter options and timeline lanes.
+
+Every filter, the search, the sort and the paging are evaluated by the store over every run
+(SQL in the SQL stores); only the page shown and the lanes of its runs are read. Context
+snapshots are never read here, only by the detail of the one selected checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from ...checkpoints.checkpointer import WorkflowCheckpointer
+from ...checkpoints.model import type_name
+from ...runtime.workflow import Workflow
+from ...storage.records import TABLE_COLUMNS, CheckpointQuery, CheckpointRecord, RunRecord
+
+#: Filter value of the step filter that matches the start checkpoint (``step is None``).
+START = "(start)"
+#: Table columns: (key, label, store sort key, numeric).
+COLUMNS = (
+    ("run", "run", "run_id", False), ("seq", "seq", "seq", True), ("step", "step", "step", False),
+    ("input", "input", "input_type", False), ("output", "output", "output_type", False),
+    ("status", "status", "status", False), ("created", "created", "created_at", False),
+    ("duration", "duration", "step_duration_s", True), ("error", "error", "error", False),
+    ("metadata", "metadata", "metadata", False),
+)
+SORT_OF = {key: sort for key, _label, sort, _num in COLUMNS}
+_IDX = {name: i for i, name in enumerate(TABLE_COLUMNS)}
+_ENDED = ("completed", "failed", "cancelled", "interrupted")
+
+
+def workflow_scope(ckptr: WorkflowCheckpointer) -> tuple[str, ...] | None:
+    """The workflow names a checkpointer's explorer shows; None (the whole store) for a view."""
+    wf = getattr(ckptr, "_workflow", None)
+    return (wf.name,) if isinstance(wf, Workflow) else None
+
+
+def is_read_only(ckptr: WorkflowCheckpointer) -> bool:
+    """True for a store view without a workflow: nothing can be resumed or edited from it."""
+    return getattr(ckptr, "_workflow", None) is None
+
+
+def _time(epoch: float | None) -> str:
+    if epoch is None:
+        return ""
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_text(run: RunRecord | None) -> str:
+    """"<step> failed: Type: message" for a failed run, "" otherwise."""
+    err = run.error if run is not None else None
+    if not isinstance(err, dict) or run is None or run.status != "failed":
+        return ""
+    if "$corrupt" in err:
+        return f"error unreadable: {err['$corrupt']}"
+    where = f"{err['step']} failed" if err.get("step") else "failed"
+    return f"{where}: {err.get('type', 'Error')}: {err.get('message', '')}"
+
+
+def outcome(step: str | None, output_type: str | None, is_last: bool, run: RunRecord | None
+            ) -> tuple[str, str]:
+    """(text, css status) of one checkpoint row: its own outcome, then its run's if it ends it."""
+    own = "started" if step is None else (
+        "completed" if (type_name(output_type) or "").endswith("StopEvent") else "ok")
+    status = run.status if run is not None else "unknown"
+    if not is_last or status in ("completed",) or own == "completed":
+        return own, "ok" if own != "completed" else "completed"
+    return f"{own} · then {status}", status
+
+
+class Source:
+    """Reads for one explorer: the checkpointer's store, scoped to its workflow."""
+
+    def __init__(self, ckptr: WorkflowCheckpointer, run_ids: list[str] | None = None) -> None:
+        self.ckptr = ckptr
+        self.store = ckptr.store
+        self.workflows = workflow_scope(ckptr)
+        self.run_ids = run_ids
+
+    def base(self) -> CheckpointQuery:
+        """Everything this explorer may show (its workflow, or the runs it was opened on)."""
+        return CheckpointQuery(workflows=self.workflows,
+                               run_ids=tuple(self.run_ids) if self.run_ids else None)
+
+    def query(self, filters: dict[str, str], sort: str = "", descending: bool = True
+              ) -> CheckpointQuery:
+        """The store query for the explorer's filters, search and sort."""
+        kw: dict[str, Any] = {}
+        if filters.get("run"):
+            kw["run_id"] = self.ckptr.get_run(filters["run"]).run_id
+        elif self.run_ids:
+            kw["run_id"] = list(self.run_ids)
+        if filters.get("step"):
+            kw["last_completed_step"] = [None] if filters["step"] == START else filters["step"]
+        if filters.get("input_type"):
+            kw["input_event_type"] = filters["input_type"]
+        if filters.get("output_type"):
+            kw["output_event_type"] = filters["output_type"]
+        if filters.get("status"):
+            kw["status"] = filters["status"]
+        if filters.get("text", "").strip():
+            kw["text"] = filters["text"].strip()
+        q = self.ckptr.query(descending=descending, **kw)
+        if self.workflows is not None and q.workflows is None:
+            q = dataclasses.replace(q, workflows=self.workflows)
+        return dataclasses.replace(q, sort=SORT_OF.get(sort) or None)
+
+    def count(self, q: CheckpointQuery) -> int:
+        return self.store.count_checkpoints(q)
+
+    def page(self, q: CheckpointQuery, page: int, size: int
+             ) -> tuple[list[dict[str, Any]], dict[str, RunRecord]]:
+        """The rows of one page (dicts for the table) and the runs they belong to."""
+        rows = self.store.table_rows(q, limit=size, offset=page * size)
+        run_ids = list(dict.fromkeys(r[_IDX["run_id"]] for r in rows))
+        runs = {r.run_id: r for r in self.store.list_runs(run_ids=run_ids)} if run_ids else {}
+        last = self.last_seqs(run_ids)
+        return [self._row(r, runs.get(r[_IDX["run_id"]]), last) for r in rows], runs
+
+    def last_seqs(self, run_ids: list[str]) -> dict[str, int]:
+        """The highest seq of each run (whatever the filters), to tell where a run ended."""
+        if not run_ids:
+            return {}
+        q = CheckpointQuery(run_ids=tuple(run_ids))
+        out: dict[str, int] = {}
+        for r in self.store.table_rows(q):
+            out[r[_IDX["run_id"]]] = max(out.get(r[_IDX["run_id"]], -1), r[_IDX["seq"]])
+        return out
+
+    def _row(self, r: tuple[Any, ...], run: RunRecord | None, last: dict[str, int]
+             ) -> dict[str, Any]:
+        g = {name: r[i] for name, i in _IDX.items()}
+        is_last = last.get(g["run_id"]) == g["seq"]
+        text, status = outcome(g["step"], g["output_type"], is_last, run)
+        err = error_text(run) if is_last else ""
+        meta = g["metadata"]
+        meta_text = "" if meta in (None, "", "{}") else _short(meta)
+        duration = g["step_duration_s"]
+        cells = {
+            "run": g["run_id"][:8], "seq": str(g["seq"]),
+            "step": g["step"] if g["step"] is not None else START,
+            "input": type_name(g["input_type"]) or "—", "output": type_name(g["output_type"]) or "—",
+            "status": text, "created": _time(g["created_at"]),
+            "duration": "" if duration is None else f"{duration:.3f} s",
+            "error": _short(err, 90), "metadata": meta_text,
+        }
+        title = {"run": g["run_id"], "input": g["input_type"] or "", "output": g["output_type"] or "",
+                 "status": f"run status: {run.status if run else '?'}", "error": err,
+                 "metadata": meta_text}
+        return {"id": g["id"], "run_id": g["run_id"], "seq": g["seq"], "step": g["step"],
+                "status": status, "run_status": run.status if run else "unknown",
+                "cells": cells, "title": title}
+
+    def options(self, filters: dict[str, str]) -> dict[str, list[list[str]]]:
+        """Dropdown options (label, value) for status, step and the event types."""
+        base = self.base()
+        distinct = getattr(self.store, "distinct_values", None)
+
+        def values(column: str) -> list[Any]:
+            if distinct is not None:
+                return list(distinct(column, base))
+            idx = _IDX[column]
+            return sorted({r[idx] for r in self.store.table_rows(base, limit=5000)},
+                          key=lambda v: (v is not None, v))
+
+        steps = [START if s is None else s for s in values("step")]
+
+        def types(keys: list[Any]) -> list[list[str]]:
+            keys = [k for k in keys if k]
+            names = [type_name(k) or k for k in keys]
+            dup = {n for n in names if names.count(n) > 1}
+            return sorted([k if n in dup else n, k] for n, k in zip(names, keys, strict=True))
+
+        def keep(key: str, opts: list[list[str]]) -> list[list[str]]:
+            value = filters.get(key, "")
+            if value and all(v != value for _label, v in opts):
+                opts = opts + [[value, value]]
+            return opts
+
+        return {
+            "status": keep("status", [["any status", ""]] + [[s, s] for s in values("status")]),
+            "step": keep("step", [["any step", ""]] + [[s, s] for s in steps]),
+            "input_type": keep("input_type", [["any input", ""]] + types(values("input_type"))),
+            "output_type": keep("output_type", [["any output", ""]] + types(values("output_type"))),
+        }
+
+    def lanes(self, runs: dict[str, RunRecord], q: CheckpointQuery
+              ) -> tuple[list[dict[str, Any]], list[CheckpointRecord]]:
+        """Timeline lanes for these runs, newest first, and their checkpoints matching ``q``."""
+        ordered = sorted(runs.values(), key=lambda r: (r.started_at, r.run_id), reverse=True)
+        if not ordered:
+            return [], []
+        mq = dataclasses.replace(q, run_ids=tuple(r.run_id for r in ordered), sort=None,
+                                 descending=False)
+        marks = self.store.list_checkpoints(mq)
+        starts = {m.run_id: m for m in marks if m.seq == 0}
+        lanes = []
+        for r in ordered:
+            err = r.error if isinstance(r.error, dict) else {}
+            start = starts.get(r.run_id)
+            lanes.append({
+                "run_id": r.run_id, "status": r.status, "workflow": r.workflow,
+                "origin_checkpoint_id": r.origin_checkpoint_id, "started_at": r.started_at,
+                "label": input_summary(start.output_event if start is not None else None, r),
+                "edited": bool(r.edited), "resumed": bool(r.origin_checkpoint_id),
+                "failed_step": str(err.get("step") or "") if r.status == "failed" else "",
+            })
+        return lanes, marks
+
+
+def input_summary(start_event: Any, run: RunRecord) -> str:
+    """A short summary of a run's inputs (its StartEvent fields), for its lane label."""
+    data = start_event.get("data") if isinstance(start_event, dict) else None
+    if isinstance(data, dict) and data:
+        return _short(", ".join(f"{k}={_short(v, 24)}" for k, v in data.items()), 48)
+    if run.origin_checkpoint_id:
+        return f"from {run.origin_checkpoint_id[:8]}"
+    return run.workflow
