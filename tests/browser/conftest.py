@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("FLOWPOINT_BROWSER", "/usr/bin/chromium")
+#: axe-core (accessibility checks) from the npm registry, pinned; cached beside the venv.
+AXE_VERSION = "4.11.1"
+AXE_CACHE = Path(__file__).resolve().parents[2] / ".venv" / f"axe-core-{AXE_VERSION}"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
@@ -42,9 +45,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    """JupyterLab serving ``tmp_path/work`` with its own config, data and runtime folders."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab serving a fresh ``work`` folder with its own config, data and runtime folders
+    (one server per test module: starting one costs seconds)."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = tmp_path / "work"
     root.mkdir()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
@@ -89,7 +94,30 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         log.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The text of axe.min.js: ``npm pack axe-core@AXE_VERSION`` once, then from the cache."""
+    script = AXE_CACHE / "package" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm not found: the accessibility checks need axe-core from the npm "
+                        "registry (apt-get install npm)")
+        AXE_CACHE.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run([npm, "pack", f"axe-core@{AXE_VERSION}", "--silent",
+                              "--pack-destination", str(AXE_CACHE)],
+                             capture_output=True, text=True, timeout=300)
+        tarballs = list(AXE_CACHE.glob("axe-core-*.tgz"))
+        if out.returncode != 0 or not tarballs:
+            pytest.fail(f"npm pack axe-core@{AXE_VERSION} failed: {out.stderr[-2000:]}")
+        import tarfile
+
+        with tarfile.open(tarballs[0]) as tar:
+            tar.extract("package/axe.min.js", AXE_CACHE, filter="data")
+    return script.read_text()
+
+
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     """Headless Chromium (the Debian package); fails loudly when it is not installed."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):

@@ -8,6 +8,7 @@ import pytest
 from storage_helpers import make_ckpt, make_run
 
 from flowpoint.storage import CheckpointQuery as Q
+from flowpoint.storage import CheckpointRecord, RunRecord
 
 START = "flowpoint.runtime.events.StartEvent"
 JOKE = "demo.flows.JokeEvent"
@@ -128,8 +129,6 @@ def test_text_search_treats_like_wildcards_and_quotes_literally(store: Any) -> N
 
 
 def _sorted_store(store):
-    from flowpoint.storage import CheckpointRecord, RunRecord
-
     for i, (status, err) in enumerate([("completed", None), ("failed", {"type": "ValueError",
                                        "message": "quota exceeded", "traceback": ""})]):
         store.put_run(RunRecord(run_id=f"r{i}", workflow="w", status=status,
@@ -172,3 +171,22 @@ def test_distinct_values_of_a_column_among_matches(store):
     assert store.distinct_values("status", Q(steps=("a",), statuses=("failed",))) == ["failed"]
     with pytest.raises(ValueError, match="no distinct values"):
         store.distinct_values("metadata")
+
+
+def test_table_page_gives_one_page_and_the_total(store):
+    _sorted_store(store)
+    rows, total = store.table_page(Q(descending=True), limit=4, offset=1)
+    assert total == 6 and [r[0] for r in rows] == ["c11", "c10", "c02", "c01"]
+    rows, total = store.table_page(Q(statuses=("failed",)), limit=10, offset=7)
+    assert rows == [] and total == 3
+
+
+def test_text_search_ignores_case_of_data_and_needle(store):
+    _sorted_store(store)
+    store.put_run(RunRecord(run_id="r9", workflow="w", status="completed", started_at=900.0))
+    store.put_checkpoint(CheckpointRecord(
+        id="c90", run_id="r9", seq=0, step="Shout", input_type=None, output_type=None,
+        input_event=None, output_event={"type": "x", "data": {"v": "LOUD Noise"}},
+        ctx_state={"store": {}}, created_at=1.0))
+    assert [r.id for r in store.list_checkpoints(Q(text="loud noise"))] == ["c90"]
+    assert [r.id for r in store.list_checkpoints(Q(text="SHOUT"))] == ["c90"]

@@ -219,6 +219,13 @@ class MemoryStore:
                     run["status"], run["workflow"], run["origin_checkpoint_id"], run["edited"]))
             return out
 
+    def table_page(self, query: CheckpointQuery | None, limit: int, offset: int = 0
+                   ) -> tuple[list[tuple[Any, ...]], int]:
+        """One page of ``table_rows`` and how many rows match in all (as SQLStore)."""
+        with self._lock:
+            total = len(self._select(query))
+        return self.table_rows(query, limit=limit, offset=offset), total
+
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
         with self._lock:
             return len(self._select(query))

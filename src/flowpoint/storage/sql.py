@@ -10,7 +10,19 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, false, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -107,6 +119,17 @@ def _types(values: tuple[str, ...], key_col: Any, name_col: Any) -> Any:
     return or_(*parts) if parts else false()
 
 
+def _contains(col: Any, needle: str, sqlite_dialect: bool) -> Any:
+    """Case-insensitive substring test of a text column. On SQLite, LIKE already ignores ASCII
+    case, so only values holding other characters or \\u escapes go through flowpoint_fold
+    (a Python call per value)."""
+    if not sqlite_dialect:
+        return func.lower(col).contains(needle, autoescape=True)
+    other = or_(col.op("GLOB")(literal("*[^ -~]*")), col.op("GLOB")(literal("*\\u*")))
+    folded = case((other, func.flowpoint_fold(col)), else_=col)
+    return folded.contains(needle, autoescape=True)
+
+
 def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
     """CheckpointQuery as SQL: AND across fields, OR within each tuple. Text matches case-
     insensitively beyond ASCII (SQLite through flowpoint_fold, PostgreSQL through lower())."""
@@ -129,12 +152,11 @@ def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
         out.append(_R.workflow.in_(q.workflows))
     if q.text is not None:
         plain, in_json = text_needles(q.text)
-        lower = func.flowpoint_fold if sqlite_dialect else func.lower
         out.append(or_(
-            *[lower(_C[col]).contains(plain, autoescape=True) for col in PLAIN_TEXT_COLUMNS],
-            *[lower(_C[col]).contains(needle, autoescape=True)
+            *[_contains(_C[col], plain, sqlite_dialect) for col in PLAIN_TEXT_COLUMNS],
+            *[_contains(_C[col], needle, sqlite_dialect)
               for col in JSON_TEXT_COLUMNS for needle in in_json],
-            *[lower(_R[col]).contains(needle, autoescape=True)
+            *[_contains(_R[col], needle, sqlite_dialect)
               for col in RUN_TEXT_COLUMNS for needle in in_json],
         ))
     if q.created_after is not None:
@@ -349,6 +371,20 @@ class SQLStore:
         with self._read() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
 
+    def table_page(self, query: CheckpointQuery | None, limit: int, offset: int = 0
+                   ) -> tuple[list[tuple[Any, ...]], int]:
+        """One page of ``table_rows`` and how many rows match in all: in one pass of the store
+        for a text search (which reads every row anyway), else by two indexed queries."""
+        if query is None or query.text is None:
+            return self.table_rows(query, limit, offset), self.count_checkpoints(query)
+        stmt = _select_checkpoints(_TABLE_COLUMNS + [func.count().over()], query, limit, offset,
+                                   self._is_sqlite)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        if rows:
+            return [tuple(r)[:-1] for r in rows], int(rows[0][-1])
+        return [], self.count_checkpoints(query)
+
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
         stmt = (
             select(func.count())
@@ -363,7 +399,7 @@ class SQLStore:
         column (status, workflow) among the matching checkpoints, sorted, None first."""
         col = _distinct_column(column)
         stmt = (select(col).distinct().select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
-                .where(*_where(query or CheckpointQuery())))
+                .where(*_where(query or CheckpointQuery(), self._is_sqlite)))
         with self._read() as conn:
             values = list(conn.execute(stmt).scalars())
         return sorted(values, key=lambda v: (v is not None, v))

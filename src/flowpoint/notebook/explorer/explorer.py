@@ -61,6 +61,9 @@ class CheckpointExplorer(w.VBox):
         self._refresh_cost = 0.0
         self._focus_run: str | None = None
         self._keep_selection = False
+        self._seen_revision = -1
+        self._options: dict[str, list[list[str]]] = {}
+        self._total_all = 0
         self.monitor = RunMonitor(checkpointer, self._on_run_end, self._on_store_event)
         self.status = self.monitor.status
         steps = [] if self.read_only else sorted(checkpointer.workflow.steps())
@@ -174,19 +177,22 @@ class CheckpointExplorer(w.VBox):
         started = time.perf_counter()
         s = self.state
         q = self.source.query(s.filters, s.sort, s.descending)
-        total = self.source.count(q)
+        rows, runs, total = self.source.page(q, s.page, s.page_size)
         last_page = max(0, (total - 1) // s.page_size)
         if s.page > last_page:
             s.page = last_page  # observed: reloads once more
             return
-        rows, runs = self.source.page(q, s.page, s.page_size)
         lanes, marks = self.source.lanes(runs, q)
         self.total = total
         self._rows = rows
+        if self._seen_revision != s.revision:  # the store changed: options and the total too
+            self._seen_revision = s.revision
+            self._options = self.source.options(s.filters)
+            self._total_all = self.source.count(self.source.base())
         with self.table.hold_sync():
-            self.table.options = self.source.options(s.filters)
+            self.table.options = self.source.keep_selected(self._options, s.filters)
             self.table.total = total
-            self.table.total_all = self.source.count(self.source.base())
+            self.table.total_all = self._total_all
             self.table.rows = rows
         mark_list = [{"id": m.id, "run_id": m.run_id, "seq": m.seq, "step": m.step,
                       "output_type": m.output_type, "created_at": m.created_at} for m in marks]

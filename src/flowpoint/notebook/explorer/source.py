@@ -118,13 +118,19 @@ class Source:
         return self.store.count_checkpoints(q)
 
     def page(self, q: CheckpointQuery, page: int, size: int
-             ) -> tuple[list[dict[str, Any]], dict[str, RunRecord]]:
-        """The rows of one page (dicts for the table) and the runs they belong to."""
-        rows = self.store.table_rows(q, limit=size, offset=page * size)
+             ) -> tuple[list[dict[str, Any]], dict[str, RunRecord], int]:
+        """The rows of one page (dicts for the table), the runs they belong to, and how many
+        rows match in all (one pass of the store where it can)."""
+        paged = getattr(self.store, "table_page", None)
+        if paged is not None:
+            rows, total = paged(q, limit=size, offset=page * size)
+        else:
+            rows = self.store.table_rows(q, limit=size, offset=page * size)
+            total = self.store.count_checkpoints(q)
         run_ids = list(dict.fromkeys(r[_IDX["run_id"]] for r in rows))
         runs = {r.run_id: r for r in self.store.list_runs(run_ids=run_ids)} if run_ids else {}
         last = self.last_seqs(run_ids)
-        return [self._row(r, runs.get(r[_IDX["run_id"]]), last) for r in rows], runs
+        return [self._row(r, runs.get(r[_IDX["run_id"]]), last) for r in rows], runs, total
 
     def last_seqs(self, run_ids: list[str]) -> dict[str, int]:
         """The highest seq of each run (whatever the filters), to tell where a run ended."""
@@ -180,18 +186,23 @@ class Source:
             dup = {n for n in names if names.count(n) > 1}
             return sorted([k if n in dup else n, k] for n, k in zip(names, keys, strict=True))
 
-        def keep(key: str, opts: list[list[str]]) -> list[list[str]]:
-            value = filters.get(key, "")
-            if value and all(v != value for _label, v in opts):
-                opts = opts + [[value, value]]
-            return opts
+        return self.keep_selected({
+            "status": [["any status", ""]] + [[s, s] for s in values("status")],
+            "step": [["any step", ""]] + [[s, s] for s in steps],
+            "input_type": [["any input", ""]] + types(values("input_type")),
+            "output_type": [["any output", ""]] + types(values("output_type")),
+        }, filters)
 
-        return {
-            "status": keep("status", [["any status", ""]] + [[s, s] for s in values("status")]),
-            "step": keep("step", [["any step", ""]] + [[s, s] for s in steps]),
-            "input_type": keep("input_type", [["any input", ""]] + types(values("input_type"))),
-            "output_type": keep("output_type", [["any output", ""]] + types(values("output_type"))),
-        }
+    @staticmethod
+    def keep_selected(options: dict[str, list[list[str]]], filters: dict[str, str]
+                      ) -> dict[str, list[list[str]]]:
+        """The options with each filter's current value among them (set from code, say)."""
+        out = {}
+        for key, opts in options.items():
+            value = filters.get(key, "")
+            out[key] = opts + [[value, value]] if value and all(
+                v != value for _label, v in opts) else opts
+        return out
 
     def lanes(self, runs: dict[str, RunRecord], q: CheckpointQuery
               ) -> tuple[list[dict[str, Any]], list[CheckpointRecord]]:
