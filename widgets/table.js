@@ -43,7 +43,7 @@ function render({ model, el: host }) {
   const bar = el("div", "fp-table-bar", root);
   const search = el("input", "fp-search", bar);
   search.type = "search";
-  search.placeholder = "Search ids, steps, types, events, state, errors";
+  search.placeholder = "Search events, state, errors, ids…";
   search.setAttribute("aria-label", "Search checkpoints");
   search.value = str(model.get("text"));
   const selects = {};

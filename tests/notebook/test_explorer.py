@@ -185,7 +185,8 @@ async def test_diff_puts_the_users_state_first_and_hides_bookkeeping(plans, expl
     row = diff_row(view, "count")
     assert "changed" in row and ">1</div>" in row and ">2</div>" in row
     row = diff_row(view, "output event")
-    assert "Plan" in row and "StopEvent" in row and "__event__" not in view
+    assert "Plan(title=&quot;trip&quot;" in row and "StopEvent(result=&quot;trip: 20&quot;)" in row
+    assert "__event__" not in view
     assert "flowpoint.runtime.events" not in view
     assert "event_log" not in view and "bookkeeping change(s) hidden" in view
     e.diff_view.show_all.value = True

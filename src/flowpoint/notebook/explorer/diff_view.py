@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ...checkpoints.codec import EVENT
+from ...checkpoints.codec import EVENT, encode_event
 from ...checkpoints.diff import Change, CheckpointDiff, diff
 from ...checkpoints.model import Checkpoint, type_name
 from .trees import esc, hint
@@ -40,23 +40,26 @@ def _cut(text: str, limit: int = 4000) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
-def _event_rows(changes: list[Change], which: str) -> list[tuple[str, str, Any, Any]]:
-    """Changes of one event as rows: a type change becomes one row of the two events."""
+def _event_rows(changes: list[Change], which: str, d: CheckpointDiff
+                ) -> list[tuple[str, str, Any, Any]]:
+    """Changes of one event as rows: a type change becomes one row of the two whole events."""
     label = which.replace("_", " ")
     typed = [c for c in changes if c.path == f"{which}.{EVENT}" or c.path == which]
     if typed:
-        c = typed[0]
-        before = c.before if c.path == which else None
-        after = c.after if c.path == which else None
-        if c.path != which:
-            return [(label, "changed", f"{type_name(str(c.before))}", f"{type_name(str(c.after))}")]
-        return [(label, c.kind, before, after)]
+        before, after = (_event_of(ckpt, which) for ckpt in (d.a, d.b))
+        kind = "added" if before is None else "removed" if after is None else "changed"
+        return [(label, kind, before, after)]
     prefix = f"{which}.data"
     rows = []
     for c in changes:
         field = c.path[len(prefix):].lstrip(".") if c.path.startswith(prefix) else c.path
         rows.append((f"{label} · {field}", c.kind, c.before, c.after))
     return rows
+
+
+def _event_of(ckpt: Checkpoint, which: str) -> Any:
+    ev = getattr(ckpt, which)
+    return None if ev is None else encode_event(ev)
 
 
 def grouped(d: CheckpointDiff) -> dict[str, list[tuple[str, str, Any, Any]]]:
@@ -77,15 +80,13 @@ def grouped(d: CheckpointDiff) -> dict[str, list[tuple[str, str, Any, Any]]]:
                                             c.after))
     for which, changes in by_event.items():
         if changes:
-            sections["events"].extend(_event_rows(changes, which))
+            sections["events"].extend(_event_rows(changes, which, d))
     return sections
 
 
 def _row(path: str, kind: str, before: Any, after: Any) -> str:
-    b = "" if kind == "added" else _cut(before if isinstance(before, str) and kind == "changed"
-                                        and path.endswith("event") else _summary(before))
-    a = "" if kind == "removed" else _cut(after if isinstance(after, str) and kind == "changed"
-                                          and path.endswith("event") else _summary(after))
+    b = "" if kind == "added" else _cut(_summary(before))
+    a = "" if kind == "removed" else _cut(_summary(after))
     wide = " fp-diff-row--wide" if max(len(a), len(b)) > _LONG else ""
     return (f"<div class='fp-diff-row fp-{kind}{wide}'><div class='fp-diff-path'>{esc(path)} "
             f"<span class='fp-diff-kind'>{esc(kind)}</span></div>"

@@ -82,6 +82,7 @@ class CheckpointExplorer(w.VBox):
         left = w.VBox([self.table], layout=w.Layout(min_width="0"))
         right = w.VBox([self.tabs], layout=w.Layout(min_width="0"))
         left.add_class("fp-col")
+        left.add_class("fp-col--table")
         right.add_class("fp-col")
         main = w.HBox([left, right], layout=w.Layout(flex_flow="row wrap", width="100%"))
         main.add_class("fp-main")
