@@ -162,6 +162,7 @@ def test_explorer_in_jupyterlab_light_dark_narrow_failure_diff_state_edit_breakp
         expect(failure).to_contain_text("ValueError: budget 50 is too small")
         expect(explorer.locator("pre.fp-traceback")).to_be_hidden()  # collapsed
         shot(explorer, "explorer-light.png")
+        shot(explorer, "explorer.png")
         explorer.locator("details.fp-tb > summary").click()
         expect(explorer.locator("pre.fp-traceback")).to_contain_text("Traceback")
         expect(row(explorer, rome_last.id).locator('td[data-col="status"]')).to_have_text(
