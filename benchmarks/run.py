@@ -28,16 +28,18 @@ def _sections() -> dict[str, Callable[[Settings], Section]]:
     from .explorer import explorer_bench
     from .fanout import fanout_bench
     from .growth import storage_growth
+    from .llamaindex2 import llamaindex_checkpoints
     from .overhead import runtime_overhead
     from .runlength import run_length
 
     return {"runtime": runtime_overhead, "checkpoints": checkpoint_overhead,
             "fanout": fanout_bench, "durability": durability_bench, "runlength": run_length,
-            "dedup": dedup_bench, "growth": storage_growth, "explorer": explorer_bench}
+            "dedup": dedup_bench, "growth": storage_growth, "explorer": explorer_bench,
+            "llamaindex2": llamaindex_checkpoints}
 
 
 SECTIONS = ("runtime", "checkpoints", "fanout", "durability", "runlength", "dedup", "growth",
-            "explorer")
+            "explorer", "llamaindex2")
 
 
 def _value(t: Target) -> str:

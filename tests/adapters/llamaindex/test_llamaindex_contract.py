@@ -10,14 +10,17 @@ import dataclasses
 import inspect
 
 from li_flows import FanFlow, JokeFlow
+from workflows.context import Context
+from workflows.context.context_types import SerializedContext
 from workflows.context.serializers import JsonSerializer
 from workflows.context.state_store import InMemoryStateStore
-from workflows.plugins.basic import BasicRuntime, JournalRecord
+from workflows.plugins.basic import BasicRuntime
 from workflows.runtime.control_loop import runner as control_loop
 from workflows.runtime.runtime_decorators import (
     BaseInternalRunAdapterDecorator,
     BaseRuntimeDecorator,
 )
+from workflows.runtime.types.internal_state import BrokerState
 from workflows.runtime.types.named_task import PendingWorker
 from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
@@ -46,14 +49,16 @@ def test_the_control_loop_keeps_its_state_where_the_adapter_reads_it():
         control_loop._ControlLoopRunner._process_tick)
 
 
-def test_decorator_hooks_and_journal_replay_exist_with_the_used_signatures():
+def test_decorator_hooks_and_the_snapshot_format_exist_as_used():
     for cls, name in ((BaseInternalRunAdapterDecorator, "on_tick"),
                       (BaseInternalRunAdapterDecorator, "wait_for_next_task"),
                       (BaseRuntimeDecorator, "get_internal_adapter")):
         assert callable(getattr(cls, name, None)), f"{cls.__name__}.{name} is gone"
-    params = list(inspect.signature(BasicRuntime.restore).parameters)
-    assert params[:5] == ["self", "workflow", "snapshot", "records", "serializer"]
-    assert [f.name for f in dataclasses.fields(JournalRecord)] == ["seq", "data"]
+    assert callable(BasicRuntime.get_external_adapter)
+    assert callable(BrokerState.to_serialized)
+    assert "deliveries" in {f.name for f in dataclasses.fields(BrokerState)}
+    assert "deliveries" in SerializedContext.model_fields
+    assert {"serializer"} <= set(inspect.signature(Context.from_dict).parameters)
     assert {"step_id", "worker_id"} <= {f.name for f in dataclasses.fields(PendingWorker)}
     assert {"step_id", "worker_id", "event", "result"} <= set(TickStepResult.model_fields)
     assert {"event", "step_id"} <= set(TickAddEvent.model_fields)

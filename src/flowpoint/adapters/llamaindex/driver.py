@@ -1,9 +1,9 @@
 """The checkpointer driver for llama-index-workflows 2.x: run, record, and resume a 2.x workflow.
 
-A run goes through the workflow's own runtime, wrapped so its ticks are watched. A resume
-rebuilds a context by replaying the checkpoint's tick journal in the basic runtime (with the
-step's output event and ``ctx.store`` state edited if asked), then runs the workflow on it: the
-step's output is delivered and only later work runs.
+A run goes through the workflow's own runtime, wrapped so its ticks are watched. A resume loads
+the checkpoint's snapshot of the control loop with ``Context.from_dict`` (the step's output event
+and ``ctx.store`` state edited if asked) and runs the workflow on it: the step's pending output is
+delivered, work that was in flight runs again, and no earlier step runs.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from typing import Any
 from workflows.context import Context
 from workflows.context.state_store import InMemoryStateStore
 from workflows.events import Event, HumanResponseEvent, InputRequiredEvent, StopEvent
-from workflows.plugins.basic import JournalRecord
-from workflows.runtime.types.results import StepWorkerResult
-from workflows.runtime.types.ticks import TickPublishEvent, TickStepResult, WorkflowTickAdapter
+from workflows.runtime.types.ticks import TickPublishEvent
 
 from ...checkpoints.codec import UnknownEvent
 from ...checkpoints.drivers import Launch, Resume
@@ -83,21 +81,21 @@ class LlamaIndexDriver:
                 "ckptr.run_from(checkpoint) instead")
         self.workflow._validate()
         first = self.workflow._get_start_event_instance(start_event, **kwargs)
-        registry = self.registry(refresh=True)
+        registry = self.registry()  # writing resolves no names; reading refreshes on a miss
         return lambda run_id, recorder: self._launch(run_id, recorder, registry, first=first)
 
     def _launch(self, run_id: str, recorder: Any, registry: TypeRegistry, *,
-                first: Event | None = None, ctx: Any = None, journal: list[str] | None = None,
-                pending_input: Any = None, republish: Any = None) -> RunHandler:
+                first: Event | None = None, ctx: Any = None, pending_input: Any = None,
+                republish: Any = None) -> RunHandler:
         runtime = checkpoint_runtime(self.workflow)
-        watch = RunWatch(recorder, registry, recorder.is_enabled, journal, pending_input)
+        watch = RunWatch(recorder, registry, recorder.is_enabled, pending_input)
         runtime.watch(run_id, watch)
         try:
             if first is not None:
                 recorder.record(None, None, first, None, {}, lambda encode: {
                     "store": store_state(None, registry), "queues": {}, "in_progress": {},
                     "collect_buffers": {}, "waiters": [], "pending_input": None,
-                    "is_running": False, "journal": []})
+                    "is_running": False})
             inner = self.workflow.run(ctx=ctx, start_event=first, run_id=run_id)
         except BaseException:
             runtime.unwatch(run_id)
@@ -130,24 +128,25 @@ class LlamaIndexDriver:
                 f"from an earlier checkpoint (the one before it re-runs that step)")
         raw = ckpt.raw_state
         check_raw_state(ckpt.id_, raw)
-        journal = raw.get("journal")
-        if not isinstance(journal, list) or not journal or \
-                not all(isinstance(t, str) for t in journal):
-            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: it has no tick "
-                                    f"journal (was it written by the llama-index-workflows "
+        context = raw.get("context")
+        if not isinstance(context, dict) or not isinstance(context.get("deliveries", []), list):
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: it has no runtime "
+                                    f"snapshot (was it written by the llama-index-workflows "
                                     f"adapter?)")
-        journal = list(journal)
+        context = dict(context)
         edited: dict[str, Any] = {}
         output = original
         if output_event is not None:
             output = edited_event(original, output_event)
-            journal[-1] = self._with_output(journal[-1], output, registry, short)
+            context["deliveries"] = self._with_output(context.get("deliveries", []),
+                                                      raw.get("output_delivery"), output,
+                                                      registry, short)
             edited["output_event"] = {"type": type_key(type(output)),
                                       "changes": changes(original, output, registry.encode_event)}
         model, state_edit = self._state(raw.get("store"), state, registry, short)
         if state_edit is not None:
             edited["state"] = state_edit
-        ctx = self._rebuild(journal, model, registry, short)
+        ctx = self._rebuild(context, model, registry, short)
         pending = registry.decode_event(raw.get("pending_input"))
         if isinstance(pending, UnknownEvent):
             raise UnknownEventType(f"cannot resume from checkpoint {short}: its pending prompt "
@@ -155,8 +154,8 @@ class LlamaIndexDriver:
         prompt = output if isinstance(output, InputRequiredEvent) else pending
 
         def launch(run_id: str, recorder: Any) -> RunHandler:
-            return self._launch(run_id, recorder, registry, ctx=ctx, journal=journal,
-                                pending_input=prompt, republish=prompt)
+            return self._launch(run_id, recorder, registry, ctx=ctx, pending_input=prompt,
+                                republish=prompt)
 
         return Resume(launch, ckpt.seq + 1, edited or None)
 
@@ -182,21 +181,16 @@ class LlamaIndexDriver:
         return Resume(launch, 0, edited)
 
     @staticmethod
-    def _with_output(tick_data: str, output: Event, registry: TypeRegistry, short: str) -> str:
-        """The checkpoint's step-result tick with its returned event replaced by ``output``."""
-        ser = registry.serializer
-        try:
-            with ser.validation_context():
-                tick = WorkflowTickAdapter.validate_python(ser.deserialize(tick_data))
-        except Exception as exc:
-            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its last journal "
-                                    f"tick cannot be read ({exc})") from None
-        if not isinstance(tick, TickStepResult):
-            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its journal does "
-                                    f"not end with the step's result")
-        results = [r.model_copy(update={"result": output}) if isinstance(r, StepWorkerResult)
-                   else r for r in tick.result]
-        return ser.serialize(tick.model_copy(update={"result": results}))
+    def _with_output(deliveries: list[Any], index: Any, output: Event, registry: TypeRegistry,
+                     short: str) -> list[Any]:
+        """The snapshot's pending deliveries with the step's returned event replaced."""
+        if not isinstance(index, int) or not 0 <= index < len(deliveries) or \
+                not isinstance(deliveries[index], dict):
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its snapshot does "
+                                    f"not hold the step's output event, so it cannot be edited")
+        out = list(deliveries)
+        out[index] = {**deliveries[index], "event": registry.serializer.serialize(output)}
+        return out
 
     @staticmethod
     def _state(stored: Any, edit: dict[str, Any] | None, registry: TypeRegistry,
@@ -216,20 +210,18 @@ class LlamaIndexDriver:
 
         return edit_state(model, edit, registry)
 
-    def _rebuild(self, journal: list[str], model: Any, registry: TypeRegistry,
+    def _rebuild(self, context: dict[str, Any], model: Any, registry: TypeRegistry,
                  short: str) -> Any:
-        """A context ready to run: the journal replayed, then ``model`` as its state."""
-        basic = basic_runtime_of(self.workflow.runtime)
-        if basic is None:
-            raise FlowpointError(f"{self.name} does not run on the basic runtime of "
-                                 f"llama-index-workflows, so its journal cannot be replayed")
+        """A context ready to run: the stored snapshot with ``model`` as its state."""
         ser = registry.serializer
-        records = [JournalRecord(seq=i, data=d) for i, d in enumerate(journal)]
+        payload = {**context, "state": InMemoryStateStore(model).to_dict(ser)}
         try:
-            replayed = basic.restore(self.workflow, None, records, serializer=ser)
-            snapshot = replayed.to_dict(ser, include_state=False)
+            with ser.validation_context():
+                return Context.from_dict(self.workflow, payload, serializer=ser)
         except Exception as exc:
-            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: replaying its "
-                                    f"journal failed ({type(exc).__name__}: {exc})") from None
-        snapshot["state"] = InMemoryStateStore(model).to_dict(ser)
-        return Context.from_dict(self.workflow, snapshot, serializer=ser)
+            if "allowed types" in str(exc):
+                raise UnknownEventType(f"cannot resume from checkpoint {short}: its snapshot "
+                                       f"names a class that is not loaded ({exc})") from None
+            raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: the runtime "
+                                    f"cannot load its snapshot ({type(exc).__name__}: {exc})"
+                                    ) from None

@@ -2,14 +2,15 @@
 
 The control loop calls ``on_tick`` after reducing a tick and before running the commands it
 produced, so a checkpoint taken at a step's result tick is committed before that step's output
-event is dispatched. Every tick is also kept (encoded once) as the run's journal: the basic
-runtime rebuilds a context from it, which is how a run resumes from any checkpoint.
+event is dispatched. The checkpoint holds the control loop's state at that moment in the
+runtime's own snapshot format (``Context.from_dict`` resumes it): the step's output is a pending
+delivery in it, work in flight is re-run, and its size follows the work in flight, not the run's
+length (no tick journal is kept or replayed).
 """
 
 from __future__ import annotations
 
 import sys
-import time
 import weakref
 from typing import Any
 
@@ -19,34 +20,34 @@ from workflows.runtime.runtime_decorators import (
     BaseRuntimeDecorator,
 )
 from workflows.runtime.types.internal_state import BrokerState
-from workflows.runtime.types.named_task import PendingWorker
-from workflows.runtime.types.plugin import InternalRunAdapter, Runtime, WaitForNextTaskResult
+from workflows.runtime.types.plugin import InternalRunAdapter, Runtime
 from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
+from ...errors import FlowpointError
 from .snapshot import broker_view, store_state
 from .types import TypeRegistry
+from .version import SUPPORTED, installed_version
 
 
 class RunWatch:
     """What one checkpointed run records: its journal, the pending prompt, step timings."""
 
     def __init__(self, recorder: Any, registry: TypeRegistry, is_enabled: Any,
-                 journal: list[str] | None = None, pending_input: Any = None) -> None:
+                 pending_input: Any = None) -> None:
         self.recorder = recorder
         self.registry = registry
         self.is_enabled = is_enabled
-        self.journal: list[str] = list(journal or [])
         self.pending_input = pending_input
-        self.started: dict[tuple[str, int], float] = {}
         self.adapter: InternalRunAdapter | None = None
         self._loop: weakref.ref[Any] | None = None
-        self.error: BaseException | None = None
+        self._before: BrokerState | None = None  # the state before this tick was reduced
+        self._after: BrokerState | None = None
 
     def on_tick(self, tick: Any, loop_runner: Any) -> None:
         if self._loop is None and loop_runner is not None:
             self._loop = weakref.ref(loop_runner)
-        self.journal.append(self.registry.serializer.serialize(tick))
+        self._before, self._after = self._after, self.broker()
         if isinstance(tick, TickStepResult):
             self._step_result(tick)
         elif isinstance(tick, TickAddEvent) and isinstance(tick.event, HumanResponseEvent):
@@ -62,13 +63,21 @@ class RunWatch:
                 if isinstance(r, AddWaiter) and isinstance(r.waiter_event, InputRequiredEvent):
                     self._prompt(r.waiter_event)
             return
-        started = self.started.pop((step, tick.worker_id), None)
-        duration = time.perf_counter() - started if started is not None else None
+        duration = self._duration(tick)
         if self.is_enabled(step):
             self.recorder.record(step, tick.event, done.result, duration, {},
                                  lambda encode: self.snapshot(encode, done.result))
         if isinstance(done.result, InputRequiredEvent):
             self._prompt(done.result)
+
+    def _duration(self, tick: TickStepResult) -> float | None:
+        """Seconds from the step's dispatch (its in-progress record before this tick) to its
+        result, both stamped by the runtime's clock."""
+        worker = self._before.workers.get(tick.step_id) if self._before is not None else None
+        for run in worker.in_progress if worker is not None else ():
+            if run.invocation_id == tick.invocation_id and tick.stamped_at is not None:
+                return max(0.0, tick.stamped_at - run.first_attempt_at)
+        return None
 
     def _prompt(self, ev: Any) -> None:
         self.pending_input = ev
@@ -81,15 +90,41 @@ class RunWatch:
         return state if isinstance(state, BrokerState) else None
 
     def snapshot(self, encode: Any, output: Any) -> dict[str, Any]:
-        """The checkpoint's ctx_state: user state, work in flight, prompt, and the journal."""
+        """The checkpoint's ctx_state: user state, work in flight, the prompt, and the runtime's
+        own snapshot of the control loop (``context``) that a resume starts from."""
+        broker = self.broker()
+        if broker is None:
+            raise FlowpointError(
+                f"cannot read the control loop state of llama-index-workflows "
+                f"{installed_version()}; flowpoint supports {SUPPORTED}")
         store = self.adapter.get_state_store() if self.adapter is not None else None
         out: dict[str, Any] = {"store": store_state(store, self.registry)}
-        broker = self.broker()
         out.update(broker_view(broker, encode))
         out["pending_input"] = encode(self.pending_input)
         out["is_running"] = not isinstance(output, StopEvent)
-        out["journal"] = list(self.journal)
+        serialized = _busy(broker).to_serialized(self.registry.serializer)
+        context = serialized.model_dump(mode="json", exclude_defaults=True)  # defaults refill
+        context["version"] = serialized.version  # the format marker is kept even at its default
+        context.pop("state", None)  # ctx.store lives in "store", where it can be read and edited
+        out["context"] = context
+        out["output_delivery"] = next(
+            (i for i, d in enumerate(broker.deliveries.values()) if d.event is output), None)
         return out
+
+
+def _busy(broker: BrokerState) -> BrokerState:
+    """The same state with idle steps left out: a resume takes them from the workflow's own
+    step configuration, so the snapshot grows with the work in flight, not the step count."""
+    trimmed = object.__new__(BrokerState)
+    trimmed.__dict__.update(broker.__dict__)
+    trimmed.workers = {k: w for k, w in broker.workers.items()
+                       if w.queue or w.in_progress or w.collected_events or w.collected_waiters
+                       or w.static_collect_events}
+    return trimmed
+
+
+_HOT = ("get_now", "send_event", "wait_receive", "write_to_event_stream", "wait_for_next_task",
+        "after_tick", "finalize_step")
 
 
 class _WatchedAdapter(BaseInternalRunAdapterDecorator):
@@ -97,6 +132,8 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
         super().__init__(decorated)
         self._watch = watch
         watch.adapter = decorated
+        for name in _HOT:  # called per loop iteration: straight to the runtime's own adapter
+            setattr(self, name, getattr(decorated, name))
 
     async def on_tick(self, tick: Any) -> None:
         caller = sys._getframe(1).f_locals.get("self")  # the control loop that reduced the tick
@@ -106,14 +143,6 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
             self._watch.error = exc
             raise
         await super().on_tick(tick)
-
-    async def wait_for_next_task(self, running: list[Any], pending: list[Any],
-                                 timeout: float | None = None) -> WaitForNextTaskResult:
-        now = time.perf_counter()
-        for p in pending:
-            if isinstance(p, PendingWorker):
-                self._watch.started[(str(p.step_id), p.worker_id)] = now
-        return await super().wait_for_next_task(running, pending, timeout)
 
 
 class CheckpointRuntime(BaseRuntimeDecorator):

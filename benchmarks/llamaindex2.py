@@ -1,0 +1,65 @@
+"""Benchmark: what flowpoint's checkpoints add to a real llama-index-workflows 2.x run.
+
+The same 10-step no-op 2.x chain runs as it is and wrapped in a ``WorkflowCheckpointer`` (SQLite
+default store, and the memory store), alternately in one process. Target: flowpoint adds at most
+25% to 2.x's own per-step cost.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from .chains import CHAIN_STEPS
+from .common import Section, Settings, Target, Timing, table, time_async, us
+from .overhead import replay
+from .peers import Unavailable, llama_chain, llama_version
+
+ADDED_TARGET_PCT = 25.0
+ROUNDS = 3  # plain and checkpointed timings alternate, so load drifts hit both alike
+
+
+def _median(timings: list[Timing]) -> float:
+    return statistics.median(t.median_s for t in timings)
+
+
+def llamaindex_checkpoints(s: Settings) -> Section:
+    """us/step of the 2.x chain with and without flowpoint checkpoints, side by side."""
+    title = (f"llama-index-workflows 2.x: {CHAIN_STEPS}-step no-op chain, with and without "
+             f"flowpoint checkpoints (median of {ROUNDS} alternating rounds)")
+    try:
+        plain_flow = llama_chain()
+        version = llama_version()
+        from flowpoint import WorkflowCheckpointer
+    except (Unavailable, ImportError) as exc:
+        return Section(table(title, ["run", "note"], [("2.x chain", f"not available: {exc}")]))
+    sqlite = WorkflowCheckpointer(workflow=llama_chain(),
+                                  store=f"sqlite:///{s.workdir}/llamaindex2.db")
+    memory = WorkflowCheckpointer(workflow=llama_chain(), store="memory")
+    runs: dict[str, list[Timing]] = {"plain": [], "sqlite": [], "memory": []}
+    starts: dict[str, Any] = {"plain": plain_flow.run, "sqlite": sqlite.run,
+                              "memory": memory.run}
+    for _ in range(ROUNDS):
+        for name, start in starts.items():
+            runs[name].append(time_async(start, s.budget_s, s.repeats))
+    base = _median(runs["plain"]) / CHAIN_STEPS
+    rows = []
+    added: dict[str, float] = {}
+    for name, label in (("plain", f"llama-index-workflows {version}, no checkpoints"),
+                        ("sqlite", "  + flowpoint checkpoints, SQLite (default store)"),
+                        ("memory", "  + flowpoint checkpoints, memory store")):
+        per_step = _median(runs[name]) / CHAIN_STEPS
+        added[name] = (per_step - base) / base * 100
+        best = min(t.best_s for t in runs[name]) / CHAIN_STEPS
+        rows.append((label, us(per_step), us(best), us(per_step - base),
+                     "-" if name == "plain" else f"{added[name]:+.0f}%"))
+    checkpoints = CHAIN_STEPS + 1
+    text = table(title, ["run", "us/step", "best us/step", "added us/step", "added"], rows,
+                 notes=[f"target: flowpoint adds <= {ADDED_TARGET_PCT:.0f}% to 2.x's own "
+                        f"us/step with the SQLite store -> {added['sqlite']:+.0f}%",
+                        f"each checkpointed run commits {checkpoints} checkpoints (one per "
+                        f"step and one at the start) before each step's output is dispatched"])
+    sqlite_units = runs["sqlite"][0].units
+    return Section(text, [Target("llama-index-workflows 2.x: added by checkpoints (SQLite)",
+                                 added["sqlite"], ADDED_TARGET_PCT, "%",
+                                 profile=replay(sqlite.run, sqlite_units))])
