@@ -7,7 +7,6 @@ import asyncio
 from lg_graphs import joke_builder
 
 from flowpoint import WorkflowCheckpointer
-from flowpoint.notebook.explorer import DIFF
 
 
 async def _until(predicate, timeout=10.0):
@@ -29,9 +28,9 @@ async def test_explorer_lanes_link_a_fork_to_its_origin(saver, explorers):
     lanes = {r["run_id"]: r for r in ex.timeline.runs}
     assert set(lanes) == {"t1", fork.run_id}
     assert lanes[fork.run_id]["origin_checkpoint_id"] == joke.id_
-    assert "edited" in lanes[fork.run_id]["label"]
+    assert lanes[fork.run_id]["edited"] and lanes[fork.run_id]["resumed"]
     assert len(ex.timeline.marks) == 7
-    assert "showing 1–7 of 7 checkpoints" in ex.table_info.value
+    assert ex.table.total == 7 and len(ex.rows) == 7
 
 
 async def test_explorer_diffs_and_resumes_a_langgraph_checkpoint_with_an_edit(saver, explorers):
@@ -42,11 +41,12 @@ async def test_explorer_diffs_and_resumes_a_langgraph_checkpoint_with_an_edit(sa
     joke = ckptr.filter_checkpoints(last_completed_step="write_joke")[0]
     ex.select(joke.id_)
     assert "a joke about x and cats" in ex.detail.value
-    ex.tabs.selected_index = DIFF
-    assert "ctx_state.store.joke" in ex.diff_view.value
-    assert list(ex.edit_form.widgets) == ["joke"]
-    ex.edit_form.widgets["joke"].value = "<b>edited</b>"
-    ex.edit_button.click()
+    ex.state.mode = "diff"
+    yours = ex.diff_view.html.value.split("<h4>Events</h4>")[0]
+    assert "Your state (ctx.store)" in yours and "joke" in yours
+    assert list(ex.edit_view.event_form.widgets) == ["joke"]
+    ex.edit_view.event_form.widgets["joke"].value = "<b>edited</b>"
+    ex.edit_view.resume_button.click()
     await _until(lambda: ex.last_task is not None and ex.last_task.done())
     forks = [r for r in ckptr.runs.values() if r.origin_checkpoint_id == joke.id_]
     assert len(forks) == 1 and forks[0].status == "completed"

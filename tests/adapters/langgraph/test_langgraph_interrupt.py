@@ -7,7 +7,7 @@ import asyncio
 from lg_graphs import review_builder
 
 from flowpoint import WorkflowCheckpointer
-from flowpoint.notebook.explorer_human import prompt_of
+from flowpoint.notebook.explorer.human_view import prompt_of
 
 CONFIG = {"configurable": {"thread_id": "r1"}}
 
@@ -67,9 +67,9 @@ async def test_the_explorer_shows_the_prompt_and_sends_the_answer(saver, explore
     ex.select(ckptr.last_checkpoint("r1").id_)
     assert ex.human.layout.display != "none"
     assert "Publish &#x27;draft of essay&#x27;?" in ex.human.prompt.value
-    assert ex.respond_button in ex.human.children[1].children
-    ex.respond_text.value = "ship it"
-    ex.respond_button.click()
+    assert ex.human.send_button in ex.human.answer_row.children
+    ex.human.text.value = "ship it"
+    ex.human.send_button.click()
     await _until(lambda: ex.last_task is not None and ex.last_task.done())
     assert ckptr.get_run("r1").status == "completed"
     assert graph.get_state(CONFIG).values["verdict"] == "ship it"

@@ -18,6 +18,7 @@ from ...checkpoints.checkpointer import WorkflowCheckpointer
 from ...checkpoints.model import Checkpoint, Run
 from ...errors import CheckpointNotFound, FlowpointError, InvalidEdit
 from ...runtime.events import Event, StopEvent, event_key
+from ...runtime.workflow import Workflow
 from ..timeline import Timeline, assign_step_colors
 from .detail_view import DetailView
 from .diff_view import DiffView
@@ -66,7 +67,8 @@ class CheckpointExplorer(w.VBox):
         self._total_all = 0
         self.monitor = RunMonitor(checkpointer, self._on_run_end, self._on_store_event)
         self.status = self.monitor.status
-        steps = [] if self.read_only else sorted(checkpointer.workflow.steps())
+        wf = getattr(checkpointer, "_workflow", None)  # breakpoints: flowpoint's runtime only
+        steps = sorted(wf.steps()) if isinstance(wf, Workflow) else []
         self.toolbar = Toolbar(self.status, self.monitor.progress, steps)
         self.resume_button = self.toolbar.resume_button
         self.pin_button = self.toolbar.pin_button
