@@ -71,3 +71,7 @@ class UnsupportedWorkflow(FlowpointError, TypeError):
 
 class UnsupportedVersion(FlowpointError):
     """An installed runtime package is outside the version range an adapter supports."""
+
+
+class RunNotCompleted(FlowpointError):
+    """A run's result was asked for, but the run did not complete (failed, running, ...)."""

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..errors import CheckpointNotFound, InvalidEdit, StepNotInWorkflow, UnknownEventType
+from ..errors import (
+    CheckpointNotFound,
+    InvalidEdit,
+    RunNotCompleted,
+    StepNotInWorkflow,
+    StoreError,
+    UnknownEventType,
+)
 from ..runtime.context import Context
 from ..runtime.events import Event, HumanResponseEvent, StartEvent
 from ..runtime.handler import WorkflowHandler
 from ..runtime.workflow import Workflow
 from ..storage import CheckpointStore, open_store
-from ..storage.records import CheckpointQuery, RunRecord
-from .codec import UnknownEvent, decode_value, get_codec
+from ..storage.base import ConditionalRunStore
+from ..storage.records import LIVE_STATUSES, CheckpointQuery, RunRecord
+from .codec import UnknownEvent, codec_for, get_codec
 from .drivers import Launch, driver_for
 from .edit import validate_edit
-from .liveness import owner_is_gone, process_owner
+from .liveness import LEASES, process_owner, run_is_stale
+from .lookup import epoch, normal_id, resolve_run_id
 from .model import Checkpoint, Run
 from .recorder import Recorder
 from .restore import check_decoded_state, check_raw_state
@@ -45,16 +53,6 @@ def _names(value: Any) -> tuple[Any, ...] | None:
     return tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
 
 
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.astimezone()).timestamp()
-    if isinstance(value, dt.timedelta):
-        return time.time() - value.total_seconds()
-    return float(value)
-
-
 class WorkflowCheckpointer:
     """Runs ``workflow`` with a checkpoint after every enabled step, kept in ``store``.
 
@@ -71,16 +69,21 @@ class WorkflowCheckpointer:
                  serializer: str = "json", checkpoint_steps: Iterable[str] | None = None) -> None:
         self._driver = driver_for(workflow)
         self._decode = None if self._driver.native else self._driver.decode_event
-        self.codec = get_codec(serializer)
-        self.store: CheckpointStore = open_store(
-            store if store is not None else self._driver.default_store())
         self._workflow = workflow
         steps = set(self._driver.steps())
         self._enabled = set(checkpoint_steps) if checkpoint_steps is not None else steps
         self._check_steps(self._enabled)
+        self.codec = get_codec(serializer)
         self._handlers: dict[str, WorkflowHandler] = {}
         self._listeners: list[Callable[[str, str, Any], None]] = []
-        self._mark_stale_runs()
+        spec = store if store is not None else self._driver.default_store()
+        self.store: CheckpointStore = open_store(spec)
+        try:
+            self._mark_stale_runs()
+        except BaseException:
+            if self.store is not spec:  # opened here: release its connections
+                self.store.close()
+            raise
         _LIVE[:] = [r for r in _LIVE if r() is not None]
         _LIVE.append(weakref.ref(self))
 
@@ -199,11 +202,9 @@ class WorkflowCheckpointer:
             raise StepNotInWorkflow(
                 f"checkpoint {ckpt.id_[:8]} was taken after step {ckpt.last_completed_step!r}, "
                 f"which {workflow.name} does not have (its steps: {sorted(steps)})")
-        if ckpt.serializer == "pickle" and self.codec.name != "pickle":
-            raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} was stored with serializer='pickle'"
-                                   f"; open the store with serializer='pickle' to resume it")
+        codec = codec_for(ckpt.serializer, self.codec, ckpt.id_)
         check_raw_state(ckpt.id_, ckpt.raw_state)
-        state = self.codec.decode_state(ckpt.raw_state)
+        state = codec.decode_state(ckpt.raw_state)
         check_decoded_state(ckpt.id_, state)
         store, store_edit = apply_state_edit(state.get("store") or {}, state_edit)
         ctx = Context(workflow)
@@ -248,9 +249,7 @@ class WorkflowCheckpointer:
         except BaseException as exc:
             recorder.on_status(None, "failed", error=exc)  # type: ignore[arg-type]
             raise
-        self._handlers[run_id] = handler
-        handler.add_done_callback(lambda h: self._handlers.pop(h.run_id, None))
-        self._notify("run", run_id, handler)
+        self._track(run_id, handler)
         return handler
 
     def _no_breakpoints(self, pause_before: Any) -> None:
@@ -268,11 +267,8 @@ class WorkflowCheckpointer:
                 f"checkpoint {ckpt.id_[:8]} was taken after step {ckpt.last_completed_step!r}, "
                 f"which {self._driver.name} does not have (its steps: "
                 f"{sorted(self._driver.steps())})")
-        if ckpt.serializer == "pickle" and self.codec.name != "pickle":
-            raise UnknownEventType(f"checkpoint {ckpt.id_[:8]} was stored with serializer='pickle'"
-                                   f"; open the store with serializer='pickle' to resume it")
         plan = self._driver.resume(ckpt, output_event=output_event, state=state, kwargs=kwargs,
-                                   codec=self.codec)
+                                   codec=codec_for(ckpt.serializer, self.codec, ckpt.id_))
         return self._launch_driven(plan.launch, origin=ckpt, edited=plan.edited,
                                    first_seq=plan.first_seq, run_id=plan.run_id)
 
@@ -293,10 +289,20 @@ class WorkflowCheckpointer:
         except BaseException as exc:
             recorder.on_status(None, "failed", error=exc)  # type: ignore[arg-type]
             raise
-        self._handlers[run_id] = handler
-        handler.add_done_callback(lambda _h: self._handlers.pop(run_id, None))
-        self._notify("run", run_id, handler)
+        self._track(run_id, handler)
         return handler
+
+    def _track(self, run_id: str, handler: Any) -> None:
+        """Keep the run's handler and its heartbeat lease until it ends."""
+        self._handlers[run_id] = handler
+        LEASES.add(run_id, self.store)
+
+        def done(_h: Any) -> None:
+            self._handlers.pop(run_id, None)
+            LEASES.remove(run_id)
+
+        handler.add_done_callback(done)
+        self._notify("run", run_id, handler)
 
     def handler(self, run_id: str) -> WorkflowHandler | None:
         """The live handler of a run started by this checkpointer in this process, else None.
@@ -336,14 +342,17 @@ class WorkflowCheckpointer:
 
     # --- reading ----------------------------------------------------------------------------------
     def _checkpoint(self, rec: Any) -> Checkpoint:
+        decoder = self._decode
+        if decoder is None and rec.serializer == "pickle" and self.codec.name == "pickle":
+            decoder = self.codec.decode_event  # opted in: pickled events load
         if rec.ctx_state is not None:
-            return Checkpoint.from_record(rec, decoder=self._decode)
+            return Checkpoint.from_record(rec, decoder=decoder)
         return Checkpoint.from_record(rec, lambda: self.store.get_checkpoint(rec.id).ctx_state,
-                                      self._decode)
+                                      decoder)
 
     def get(self, checkpoint_id: str) -> Checkpoint:
         """The checkpoint with this id or unique id prefix (with its state)."""
-        return self._checkpoint(self.store.get_checkpoint(str(checkpoint_id)))
+        return self._checkpoint(self.store.get_checkpoint(normal_id(checkpoint_id)))
 
     @property
     def checkpoints(self) -> dict[str, list[Checkpoint]]:
@@ -365,7 +374,7 @@ class WorkflowCheckpointer:
                    (None,) if last_completed_step is None else _names(last_completed_step)),
             input_types=_types(input_event_type), output_types=_types(output_event_type),
             statuses=_names(status), workflows=_names(workflow), text=text or None,
-            created_after=_epoch(created_after), created_before=_epoch(created_before),
+            created_after=epoch(created_after, 'created_after'), created_before=epoch(created_before, 'created_before'),
             descending=descending)
 
     def filter_checkpoints(self, run_id: Any = None, last_completed_step: Any = ...,
@@ -390,35 +399,51 @@ class WorkflowCheckpointer:
     def runs(self) -> dict[str, Run]:
         """Every stored run by id, oldest first, with its status."""
         self._mark_stale_runs()
-        return {r.run_id: Run.from_record(r) for r in self.store.list_runs()}
+        return {r.run_id: self._run(r) for r in self.store.list_runs()}
 
     def get_run(self, run_id: str) -> Run:
         """One run by id or unique id prefix."""
-        rec = self.store.get_run(run_id)
+        rec = self.store.get_run(resolve_run_id(self.store, run_id))
         if rec is None:
-            matches = [r for r in self.store.list_runs() if r.run_id.startswith(run_id)]
-            if len(matches) != 1:
-                raise CheckpointNotFound(f"no run with id or unique prefix {run_id!r} "
-                                         f"({len(matches)} match)")
-            rec = matches[0]
-        if rec.status in ("running", "waiting") and self._interrupt_if_gone(rec):
+            raise CheckpointNotFound(f"no run with id {run_id!r}")
+        if rec.status in LIVE_STATUSES and self._interrupt_if_gone(rec):
             rec = self.store.get_run(rec.run_id) or rec
+        return self._run(rec)
+
+    def _run(self, rec: RunRecord) -> Run:
+        """A run as users see it: a stale one that a read-only store still lists as running
+        or waiting shows as interrupted."""
+        if rec.status in LIVE_STATUSES and getattr(self.store, "read_only", False) and \
+                self._is_stale(rec):
+            return Run.from_record(rec, status="interrupted")
         return Run.from_record(rec)
 
     def _mark_stale_runs(self) -> None:
         """Runs whose process died mid-run are marked "interrupted" so they can be resumed."""
-        for rec in self.store.list_runs(statuses=("running", "waiting")):
-            self._interrupt_if_gone(rec)
+        if getattr(self.store, "read_only", False):
+            return
+        try:
+            for rec in self.store.list_runs(statuses=LIVE_STATUSES):
+                self._interrupt_if_gone(rec)
+        except StoreError:
+            pass  # e.g. a full disk: listing and reading must still work
+
+    def _is_stale(self, rec: RunRecord) -> bool:
+        return rec.run_id not in self._handlers and run_is_stale(rec.owner, rec.heartbeat_at)
 
     def _interrupt_if_gone(self, rec: RunRecord) -> bool:
-        """Mark a run "interrupted" if the process that ran it is gone; True if it was."""
-        if rec.run_id in self._handlers or not owner_is_gone(rec.owner):
+        """Mark a run "interrupted" if no live process runs it (its owner is gone or its lease
+        lapsed), unless it ended or renewed its lease meanwhile; True if it was marked."""
+        if not self._is_stale(rec):
             return False
+        if isinstance(self.store, ConditionalRunStore):
+            return self.store.interrupt_run(rec.run_id, rec.heartbeat_at)
         self.store.update_run(rec.run_id, status="interrupted")
         return True
 
     def last_checkpoint(self, run_id: str) -> Checkpoint:
         """The latest checkpoint of a run: where to resume a failed or interrupted run."""
+        run_id = resolve_run_id(self.store, run_id)
         recs = self.store.list_checkpoints(CheckpointQuery(run_ids=(run_id,), descending=True),
                                            limit=1)
         if not recs:
@@ -428,24 +453,38 @@ class WorkflowCheckpointer:
     # --- housekeeping -----------------------------------------------------------------------------
     def prune(self, keep_last: int | None = None, older_than: Any = None) -> int:
         """Delete checkpoints beyond the last ``keep_last`` per run and/or older than a time
-        (datetime, timedelta before now, or epoch seconds). Returns how many were deleted."""
+        (datetime, timedelta or age such as "7d" before now, or epoch seconds). Each run's
+        start checkpoint is kept, and so is the newest checkpoint of a running, waiting or
+        paused run. Returns how many were deleted."""
         if keep_last is None and older_than is None:
             raise ValueError("prune needs keep_last=N and/or older_than=<datetime|timedelta>")
         if keep_last is not None and keep_last < 1:
             raise ValueError(f"keep_last must be >= 1, got {keep_last}")
-        return self.store.prune(keep_last=keep_last, older_than=_epoch(older_than))
+        cutoff = epoch(older_than, "older_than")
+        self._mark_stale_runs()
+        return self.store.prune(keep_last=keep_last, older_than=cutoff)
 
     def delete_runs(self, run_ids: Sequence[str]) -> int:
-        """Delete whole runs with their checkpoints; returns checkpoints deleted."""
-        return self.store.delete_runs(list(run_ids))
+        """Delete whole runs (ids or unique id prefixes) with their checkpoints; returns
+        checkpoints deleted. CheckpointNotFound, deleting nothing, if one matches no run."""
+        if isinstance(run_ids, str):
+            run_ids = [run_ids]
+        return self.store.delete_runs([resolve_run_id(self.store, r) for r in run_ids])
 
     def storage_report(self) -> dict[str, Any]:
         """How big the store is: runs, checkpoints, bytes."""
         return self.store.storage_report()
 
     def result_of(self, run_id: str) -> Any:
-        """The stored result of a completed run, decoded."""
-        return decode_value(self.get_run(run_id).result)
+        """The stored result of a completed run, decoded; RunNotCompleted (with the run's
+        status and error) for a run that did not complete."""
+        run = self.get_run(run_id)
+        if run.status != "completed":
+            err = run.error or {}
+            why = f": {err.get('type')}: {err.get('message')}" if err.get("type") else ""
+            raise RunNotCompleted(f"run {run.run_id[:8]} is {run.status}{why}; only a completed "
+                                  f"run has a result")
+        return run.result  # decoded once, by Run.from_record
 
     def __repr__(self) -> str:
         return (f"WorkflowCheckpointer(workflow={self._driver.name}, store={self.store.url!r}, "

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 import pickle
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import SerializationError
+from ..errors import SerializationError, UnknownEventType
 from ..runtime.events import Event, event_key
 from ..runtime.serde import (
     EVENT,
@@ -22,8 +23,9 @@ from ..runtime.serde import (
 from ..storage.records import EncodedState
 from ..storage.statesplitter import SplitPass, StateSplitter
 
-__all__ = ["EVENT", "MARKERS", "JsonCodec", "PickleCodec", "UnknownEvent", "decode_event",
-           "decode_value", "encode_event", "encode_value", "get_codec"]
+__all__ = ["EVENT", "MARKERS", "JsonCodec", "PickleCodec", "UnknownEvent", "codec_for",
+           "decode_event", "decode_value", "encode_event", "encode_value", "get_codec"]
+
 
 class JsonCodec:
     """The default: JSON-able data, decoded through the event registry only."""
@@ -35,7 +37,7 @@ class JsonCodec:
         """A snapshot as JSON-able data; ``event`` encodes its events (a caching one is faster)."""
         ev = event or self.encode_event
         return {
-            "store": {k: encode_value(v, f"ctx.store[{k!r}]") for k, v in state["store"].items()},
+            "store": encode_value(dict(state["store"]), "ctx.store"),
             "queues": {s: [ev(e) for e in evs] for s, evs in state["queues"].items()},
             "in_progress": {s: [ev(e) for e in evs] for s, evs in state["in_progress"].items()},
             "collect_buffers": {s: {k: [ev(e) for e in evs] for k, evs in b.items()}
@@ -68,7 +70,8 @@ class JsonCodec:
                 store[key] = splitter.value(("store", key), value, to_json, work)
         small = splitter.small
         manifest = {
-            "store": splitter.mapping(store),
+            "store": ({"__dict__": [[k, v] for k, v in store.items()]}  # as encode_value escapes
+                      if MARKERS.intersection(store) else splitter.mapping(store)),
             "queues": small({s: [event(e) for e in evs] for s, evs in state["queues"].items()},
                             work),
             "in_progress": small({s: [event(e) for e in evs]
@@ -142,10 +145,37 @@ def _always(_value: Any) -> bool:
     return True
 
 
+PICKLE_WARNING = (
+    "serializer='pickle': loading a pickled checkpoint runs code chosen by whoever wrote it, so "
+    "use it only with a store that you and people you trust alone can write to")
+
+
 def get_codec(name: str) -> JsonCodec:
-    """The codec for a serializer name: "json" (default) or "pickle" (explicit opt-in)."""
+    """The codec for a serializer name: "json" (default) or "pickle" (explicit opt-in, with a
+    warning that names the trust it assumes)."""
     if name == "json":
         return JsonCodec()
     if name == "pickle":
+        warnings.warn(PICKLE_WARNING, UserWarning, stacklevel=3)
         return PickleCodec()
     raise ValueError(f"unknown serializer {name!r}; use 'json' (default) or 'pickle'")
+
+
+_JSON = JsonCodec()
+
+
+def codec_for(serializer: str, opted_in: JsonCodec, ckpt_id: str) -> JsonCodec:
+    """The codec that reads a row written with ``serializer``: JSON rows always by the JSON codec
+    (whatever they hold, they are never unpickled); pickle rows only if the checkpointer opted
+    in with serializer='pickle'."""
+    if serializer == "json":
+        return _JSON
+    if serializer == "pickle" and opted_in.name == "pickle":
+        return opted_in
+    if serializer == "pickle":
+        raise UnknownEventType(f"checkpoint {ckpt_id[:8]} was stored with serializer='pickle'; "
+                               f"open the store with serializer='pickle' to resume it (only if "
+                               f"you trust everyone who can write to it)")
+    raise UnknownEventType(f"checkpoint {ckpt_id[:8]} names an unknown serializer "
+                           f"{str(serializer)[:40]!r}; it was written by a newer flowpoint or "
+                           f"damaged")

@@ -27,12 +27,20 @@ def _changes(before: Event | None, after: Event) -> dict[str, Any]:
             for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
 
 
-def _validated(cls: type[Event], data: dict[str, Any]) -> Event:
+def _extras(ev: Event | None) -> set[str]:
+    return set(ev.__pydantic_extra__ or {}) if ev is not None else set()
+
+
+def _validated(cls: type[Event], data: dict[str, Any],
+               extras: set[str] | frozenset[str] = frozenset()) -> Event:
+    """``data`` validated as a ``cls``; a key that is neither a field nor one of the event's own
+    extra fields (``extras``) is refused, as a likely typo."""
     if cls is not StartEvent:
-        unknown = sorted(set(data) - set(cls.model_fields))
+        unknown = sorted(set(data) - set(cls.model_fields) - extras)
         if unknown:
-            raise InvalidEdit(f"{cls.__name__} has no field(s) {unknown}; its fields are "
-                              f"{sorted(cls.model_fields)}")
+            have = sorted(set(cls.model_fields) | extras)
+            raise InvalidEdit(f"{cls.__name__} has no field(s) {unknown}; its fields are {have} "
+                              f"(to add a new extra field, pass an Event instead of a dict)")
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
@@ -62,13 +70,14 @@ def validate_edit(ckpt: Checkpoint, output_event: Event | dict[str, Any] | None,
             raise InvalidEdit(f"edited output event is a {type(output_event).__name__}, but "
                               f"checkpoint {ckpt.id_[:8]} output a {cls.__name__}; pass a "
                               f"{cls.__name__} (or a dict of its fields)")
-        edited = _validated(type(output_event), _raw(output_event))
+        edited = _validated(type(output_event), _raw(output_event), _extras(output_event))
     elif isinstance(output_event, dict) or output_event is None:
         if cls is None:
             raise InvalidEdit(f"checkpoint {ckpt.id_[:8]} has no output event, so a dict cannot "
                               f"say which event to emit; pass an Event instance")
         base = _raw(original) if original is not None else {}
-        edited = _validated(cls, {**base, **(output_event or {}), **start_overrides})
+        edited = _validated(cls, {**base, **(output_event or {}), **start_overrides},
+                            _extras(original))
     else:
         raise InvalidEdit(f"output_event must be an Event or a dict of fields, got "
                           f"{type(output_event).__name__}")

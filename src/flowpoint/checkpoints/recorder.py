@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -74,6 +75,8 @@ class Recorder:
         return None
 
     def on_status(self, runner: Runner, status: str, **info: Any) -> None:
+        """Record a status change. Never raises: a failure here must not replace the run's own
+        outcome; if the full record cannot be written, the status alone is (else a warning)."""
         fields: dict[str, Any] = {"status": status}
         if status in ("completed", "failed", "cancelled", "paused"):
             fields["ended_at"] = time.time()
@@ -81,13 +84,26 @@ class Recorder:
             err: BaseException = info["error"]
             fields["error"] = {
                 "type": type(err).__name__,
-                "message": str(err),
-                "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__)),
+                "message": _safe(str, err),
+                "traceback": _safe(lambda e: "".join(traceback.format_exception(
+                    type(e), e, e.__traceback__)), err),
                 "step": getattr(runner, "failed_step", None),
             }
         if "result" in info:
             fields["result"] = _result_data(info["result"])
-        self.store.update_run(self.run_id, **fields)
+        try:
+            self.store.update_run(self.run_id, **fields)
+        except Exception as exc:
+            minimal = {k: v for k, v in fields.items() if k in ("status", "ended_at")}
+            if "error" in fields:
+                minimal["error"] = {"type": fields["error"]["type"],
+                                    "message": f"(could not be recorded: {_safe(str, exc)})"}
+            try:
+                self.store.update_run(self.run_id, **minimal)
+            except Exception as again:
+                warnings.warn(f"run {self.run_id}: could not record its status {status!r} in "
+                              f"{getattr(self.store, 'url', self.store)}: {_safe(str, again)}",
+                              RuntimeWarning, stacklevel=2)
         if self.on_change is not None:
             self.on_change("status", self.run_id, status)
 
@@ -174,8 +190,16 @@ class Recorder:
             self.on_change("checkpoint", self.run_id, rec)
 
 
+def _safe(text: Callable[[Any], str], value: Any) -> str:
+    """``text(value)``, or a note of why it could not be made (a broken ``__str__``...)."""
+    try:
+        return str(text(value))
+    except Exception as exc:  # noqa: BLE001 - whatever user code raises
+        return f"<{type(value).__name__}: text unavailable ({type(exc).__name__})>"
+
+
 def _result_data(result: Any) -> Any:
     try:
         return encode_value(result, "result")
-    except SerializationError:
-        return {"__repr__": repr(result)[:2000]}
+    except Exception:  # noqa: BLE001 - any result must still let the run be recorded
+        return {"__repr__": _safe(repr, result)[:2000]}

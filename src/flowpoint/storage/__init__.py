@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import StoreError
@@ -15,6 +16,7 @@ from .sqlengine import mask_url
 DEFAULT_STORE = "sqlite:///./.flowpoint/checkpoints.db"
 STORE_ENV = "FLOWPOINT_STORE"
 _FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):")  # two letters at least: C:\ is a drive
 
 __all__ = [
     "DEFAULT_STORE",
@@ -42,6 +44,14 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None) -> 
             return MemoryStore()
         if "://" in text:
             return SQLStore(text)
+        scheme = _SCHEME.match(text)
+        if scheme:
+            raise StoreError(
+                f"cannot open a store from {mask_url(text)!r}: {scheme[1]!r} looks like a URL "
+                "scheme, but a store URL needs '://'; give 'memory', "
+                "sqlite:///path/to/file.db (three slashes, then the path), "
+                "postgresql+psycopg://user:password@host/dbname, or a path ending in .db or .sqlite"
+            )
         if text.lower().endswith(_FILE_SUFFIXES):
             return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}")
         raise StoreError(

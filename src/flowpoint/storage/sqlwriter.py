@@ -19,9 +19,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import ClauseElement
 
 from ..errors import StoreError
-from .sqlengine import WRITE_OPTION
+from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
 
 WAL_CHECKPOINT_EVERY = 256
+TRUNCATE_WAIT_S = 2.0
 _BATCH = 500
 _IDLE_EXIT_S = 30.0
 
@@ -87,9 +88,11 @@ class _WalCheckpointer:
             raw = self._engine.raw_connection()
             try:
                 passive_checkpoint(raw.driver_connection)
+                if _wal_bytes(self._engine) > WAL_SIZE_LIMIT:
+                    truncate_checkpoint(raw.driver_connection)
             finally:
                 raw.close()
-        except Exception:  # a failed passive checkpoint is retried on the next request
+        except Exception:  # a failed checkpoint is retried on the next request
             pass
 
     def stop(self) -> None:
@@ -104,6 +107,26 @@ class _WalCheckpointer:
 def passive_checkpoint(dbapi_conn: Any) -> None:
     """Checkpoint as much of the WAL as possible without waiting for any lock."""
     dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _wal_bytes(engine: Engine) -> int:
+    try:
+        return os.path.getsize(f"{engine.url.database}-wal")
+    except (OSError, TypeError):
+        return 0
+
+
+def truncate_checkpoint(dbapi_conn: Any) -> None:
+    """Copy the whole WAL into the database and empty it, waiting up to TRUNCATE_WAIT_S for the
+    readers still using it. Continuous readers always hold some part of the WAL, so passive
+    checkpoints alone would let it grow without end; new readers meanwhile read the database
+    file, so the wait ends as soon as the current ones finish."""
+    busy = dbapi_conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    dbapi_conn.execute(f"PRAGMA busy_timeout = {int(TRUNCATE_WAIT_S * 1000)}")
+    try:
+        dbapi_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
 
 
 class Writer:
@@ -143,7 +166,8 @@ class Writer:
                 passive_checkpoint(self._conn.connection.driver_connection)
             except Exception:  # only upkeep: the next round tries again
                 pass
-        elif self._commits % WAL_CHECKPOINT_EVERY == 0:
+        elif self._commits % WAL_CHECKPOINT_EVERY == 0 or (
+                self._commits % 32 == 0 and _wal_bytes(self._engine) > WAL_SIZE_LIMIT):
             wal.request()
 
     def _drop_if_broken(self) -> None:
