@@ -135,14 +135,20 @@ class LangGraphStore:
         return not known
 
     def _next_of(self, node: Node) -> bool:
-        if self._graph is not None:
-            try:
-                return bool(self._graph.get_state(node.config()).next)
-            except Exception:  # an unreadable state: judge by its channels below
-                pass
+        """Whether a node is triggered after ``node``: a trigger channel holds a value (LangGraph
+        clears them once consumed); other bookkeeping channels (join barriers, ...) are left to
+        the graph's own ``get_state``."""
         values = node.values if isinstance(node.values, dict) else {}
-        return any(k.startswith("branch:to:") or k in ("__start__", "__pregel_tasks")
-                   for k in values)
+        own = [k for k in values if k.startswith("branch:") or k.startswith("__")
+               or ":" in k]
+        if any(k.startswith("branch:to:") or k in ("__start__", "__pregel_tasks") for k in own):
+            return True
+        if not own or self._graph is None:
+            return False
+        try:
+            return bool(self._graph.get_state(node.config()).next)
+        except Exception:  # an unreadable state: nothing is known to run next
+            return False
 
     def _run(self, branch: Branch) -> RunRecord:
         tip = branch.tip
