@@ -24,16 +24,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _served_notebook(folder: Path) -> dict:
-    """Start `flowpoint lab FOLDER`, fetch the quickstart through the server, stop it."""
+def _served_notebook(cwd: Path, *folder: str) -> dict:
+    """Start `flowpoint lab [FOLDER] ...` in cwd, fetch the quickstart through the server, stop
+    it. Without FOLDER the JupyterLab options follow `--`; with one they follow it directly."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "FLOWPOINT_STORE"}
-    env["JUPYTER_CONFIG_DIR"] = str(folder.parent / "jupyter-config")
-    env["JUPYTER_RUNTIME_DIR"] = str(folder.parent / "jupyter-runtime")
+    env["JUPYTER_CONFIG_DIR"] = str(cwd / "jupyter-config")
+    env["JUPYTER_RUNTIME_DIR"] = str(cwd / "jupyter-runtime")
     proc = subprocess.Popen(
-        [str(SCRIPT), "lab", str(folder), "--", "--no-browser", f"--port={port}",
+        [str(SCRIPT), "lab", *(folder or ["--"]), "--no-browser", f"--port={port}",
          f"--IdentityProvider.token={TOKEN}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
         start_new_session=True)
     url = f"http://127.0.0.1:{port}/api/contents/01_quickstart.ipynb?token={TOKEN}"
     try:
@@ -59,8 +60,8 @@ def _served_notebook(folder: Path) -> dict:
 
 
 def test_lab_copies_the_quickstart_and_serves_it_without_overwriting_a_copy(tmp_path: Path):
-    folder = tmp_path / "tutorial"
-    served = _served_notebook(folder)
+    folder = tmp_path / "flowpoint-quickstart"
+    served = _served_notebook(tmp_path)
     source = json.loads(quickstart_source().read_text())
     assert served["type"] == "notebook"
     assert [c["source"] for c in served["content"]["cells"]] == [
@@ -68,5 +69,5 @@ def test_lab_copies_the_quickstart_and_serves_it_without_overwriting_a_copy(tmp_
     copy = json.loads((folder / "01_quickstart.ipynb").read_text())
     copy["cells"][0]["source"] = ["# my own notes\n"]
     (folder / "01_quickstart.ipynb").write_text(json.dumps(copy))
-    served = _served_notebook(folder)
+    served = _served_notebook(tmp_path, "flowpoint-quickstart")
     assert served["content"]["cells"][0]["source"] == "# my own notes\n"

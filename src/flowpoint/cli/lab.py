@@ -38,6 +38,8 @@ def lab(folder: str, lab_args: tuple[str, ...]) -> None:
     An existing copy is opened as it is, never overwritten. The notebook keeps its store in
     FOLDER/.flowpoint. Arguments after -- go to 'jupyter lab' (e.g. -- --port 8899 --no-browser).
     """
+    if folder.startswith("-"):  # no FOLDER given: the first word is already for jupyter lab
+        folder, lab_args = "flowpoint-quickstart", (folder, *lab_args)
     jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable) + os.pathsep
                            + os.environ.get("PATH", ""))
     if jupyter is None:
