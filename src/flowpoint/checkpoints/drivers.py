@@ -160,6 +160,16 @@ def driver_for(workflow: Any) -> Driver:
         f"workflows.Workflow subclass, or a compiled LangGraph graph")
 
 
+def is_stop_event(ev: Any) -> bool:
+    """True for a StopEvent of any runtime (by class name in the MRO: nothing is imported)."""
+    return any(c.__name__ == "StopEvent" for c in type(ev).__mro__)
+
+
+def is_prompt_event(ev: Any) -> bool:
+    """True for an InputRequiredEvent of any runtime (by class name in the MRO)."""
+    return any(c.__name__ == "InputRequiredEvent" for c in type(ev).__mro__)
+
+
 def class_path_names(obj: Any) -> set[str]:
     """``module.QualName`` of every class in ``type(obj)``'s MRO: for predicates that must not
     import the package they recognise."""

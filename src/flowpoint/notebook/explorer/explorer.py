@@ -15,9 +15,10 @@ from typing import Any
 import ipywidgets as w
 
 from ...checkpoints.checkpointer import WorkflowCheckpointer
+from ...checkpoints.drivers import is_stop_event
 from ...checkpoints.model import Checkpoint, Run
 from ...errors import CheckpointNotFound, FlowpointError, InvalidEdit
-from ...runtime.events import Event, StopEvent, event_key
+from ...runtime.events import Event, event_key
 from ...runtime.workflow import Workflow
 from ..timeline import Timeline, assign_step_colors
 from .detail_view import DetailView
@@ -265,7 +266,7 @@ class CheckpointExplorer(w.VBox):
             return f"cannot resume from this checkpoint: {'; '.join(ckpt.problems[:2])}"
         state = ckpt.ctx_state
         busy = bool(state.get("queues") or state.get("in_progress"))
-        if isinstance(ckpt.output_event, StopEvent) and not busy:
+        if is_stop_event(ckpt.output_event) and not busy:
             return ("final checkpoint: its run ended here with a StopEvent, so a run from it "
                     "would do nothing. Select an earlier checkpoint to resume from.")
         return None

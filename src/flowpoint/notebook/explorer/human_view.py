@@ -14,8 +14,8 @@ import ipywidgets as w
 
 from ...checkpoints.checkpointer import WorkflowCheckpointer, live_checkpointers
 from ...checkpoints.codec import EVENT
+from ...checkpoints.drivers import is_prompt_event
 from ...checkpoints.model import Checkpoint, Run
-from ...runtime.events import InputRequiredEvent
 from ...runtime.handler import WorkflowHandler
 from .trees import esc, short
 
@@ -27,9 +27,9 @@ def prompt_of(ckpt: Checkpoint) -> str | None:
         data = pending.get("data") if isinstance(pending.get("data"), dict) else {}
         return str(data.get("prefix") or short(data, 2000))
     ev = ckpt.output_event
-    if isinstance(ev, InputRequiredEvent):
-        extra = ev.__pydantic_extra__ or {}
-        return ev.prefix or short(extra, 2000)
+    if is_prompt_event(ev):  # flowpoint's or another runtime's (extras as fields or a dict)
+        extra = ev.__pydantic_extra__ or getattr(ev, "_data", None) or {}
+        return getattr(ev, "prefix", "") or short(extra, 2000)
     return None
 
 

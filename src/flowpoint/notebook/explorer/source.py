@@ -35,7 +35,10 @@ _ENDED = ("completed", "failed", "cancelled", "interrupted")
 def workflow_scope(ckptr: WorkflowCheckpointer) -> tuple[str, ...] | None:
     """The workflow names a checkpointer's explorer shows; None (the whole store) for a view."""
     wf = getattr(ckptr, "_workflow", None)
-    return (wf.name,) if isinstance(wf, Workflow) else None
+    if isinstance(wf, Workflow):
+        return (wf.name,)
+    driver = getattr(ckptr, "_driver", None)  # another runtime's workflow: its stored name
+    return (driver.name,) if wf is not None and driver is not None else None
 
 
 def is_read_only(ckptr: WorkflowCheckpointer) -> bool:
