@@ -90,12 +90,16 @@ async def test_the_explorer_shows_a_waiting_prompt_and_sends_the_answer(tmp_path
 
 
 async def test_table_and_magics_list_2x_runs(jokes):
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.core.interactiveshell import InteractiveShell
 
-    ip = start_ipython()
+    ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "flowpoint")
-    ip.user_ns["ckptr"] = jokes
-    frame = jokes.to_dataframe()
-    assert set(frame["step"].dropna()) == {"generate_joke", "critique_joke"}
-    runs = ip.run_line_magic("runs", "ckptr")
-    assert len(runs) == 2 and set(runs["workflow"]) == {"JokeFlow"}
+    try:
+        ip.user_ns["ckptr"] = jokes
+        frame = jokes.to_dataframe()
+        assert set(frame["step"].dropna()) == {"generate_joke", "critique_joke"}
+        runs = ip.run_line_magic("runs", "ckptr")
+        assert len(runs) == 2 and set(runs["workflow"]) == {"JokeFlow"}
+    finally:
+        ip.run_line_magic("unload_ext", "flowpoint")
+        ip.reset(new_session=False)
