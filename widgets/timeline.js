@@ -353,7 +353,8 @@ function render({ model, el }) {
     if (!state) return;
     const avail = Math.max(60, scroller.clientWidth - LABEL_W - PAD_X * 2 - END_GAP * 2);
     const cols = Math.max(1, state.maxCol);
-    setZoom(avail / (cols * BASE_STEP_W), null);
+    setZoom(avail / (cols * BASE_STEP_W), { col: 0, offsetInView: PAD_X }); // from the left edge
+    scroller.scrollLeft = 0;
   }
 
   function renderLegend() {

@@ -153,6 +153,14 @@ def test_explorer_in_jupyterlab_light_dark_narrow_failure_diff_state_edit_breakp
         expect(explorer.locator(".fp-tl-labels")).to_contain_text("city=Rome")
         expect(explorer.locator(".fp-fail-label")).to_have_text("failed in book")
 
+        # The wall-clock axis and back.
+        axis = explorer.locator("button.fp-tl-axis-toggle")
+        axis.click()
+        expect(axis).to_have_text("x: time")
+        expect(explorer.locator(".fp-tl-tick").first).to_have_text(re.compile(r"\d\d:\d\d:\d\d"))
+        axis.click()
+        expect(axis).to_have_text("x: seq")
+
         # A failure: select the failed run's last checkpoint by clicking its lane.
         explorer.locator(f'.fp-lane-label[data-run-id="{by_city["Rome"]}"]').click()
         rome_last = ckpts["Rome"][-1]

@@ -189,7 +189,8 @@ class CheckpointExplorer(w.VBox):
         lanes, marks = self.source.lanes(runs, q)
         self.total = total
         self._rows = rows
-        if self._seen_revision != s.revision:  # the store changed: options and the total too
+        store_changed = self._seen_revision != s.revision
+        if store_changed:  # the store changed: options, the total and the selection's run too
             self._seen_revision = s.revision
             self._options = self.source.options(s.filters)
             self._total_all = self.source.count(self.source.base())
@@ -209,7 +210,7 @@ class CheckpointExplorer(w.VBox):
             s.selected = ""  # filtered away: the detail clears
         else:
             self.timeline.selected = sel
-            if sel:
+            if sel and store_changed:
                 self._show(sel, reload=True)
         self.timeline.pinned = s.pinned
 
