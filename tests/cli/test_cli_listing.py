@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 import subprocess
 import sys
+import time
 
 from cli_support import flowpoint
 
 from flowpoint import open_store
+from flowpoint.checkpoints.liveness import process_owner
 
 
 def test_runs_table_shows_each_run_with_its_status_and_error(filled):
@@ -97,8 +98,21 @@ def test_a_run_whose_process_died_lists_as_interrupted(filled):
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     store = open_store(filled.url)
-    store.update_run(filled.double_ok, status="running",
-                     owner=f"{socket.gethostname()}:{proc.pid}:1")
+    host, _pid, _start, scope = process_owner().rsplit(":", 3)
+    store.update_run(filled.double_ok, status="running", owner=f"{host}:{proc.pid}:1:{scope}")
     store.close()
     res = flowpoint("runs", "--status", "interrupted", "--json", store=filled.url)
     assert [r["run_id"] for r in json.loads(res.out)] == [filled.double_ok]
+
+
+def test_a_run_of_another_machine_whose_lease_lapsed_lists_as_interrupted(filled):
+    store = open_store(filled.url)
+    store.update_run(filled.double_ok, status="running", owner="elsewhere:1:1:boot.ns",
+                     heartbeat_at=time.time() - 86400)
+    store.update_run(filled.joke_runs[0], status="running", owner="elsewhere:2:1:boot.ns",
+                     heartbeat_at=time.time() + 60)
+    store.close()
+    res = flowpoint("runs", "--json", store=filled.url)
+    status = {r["run_id"]: r["status"] for r in json.loads(res.out)}
+    assert status[filled.double_ok] == "interrupted"
+    assert status[filled.joke_runs[0]] == "running"

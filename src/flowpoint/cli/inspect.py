@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..checkpoints import Checkpoint, diff
+from ..checkpoints.lookup import normal_id
 from ..checkpoints.restore import corrupt_paths
 from ..storage import CheckpointQuery, CheckpointRecord, CheckpointStore, RunRecord
 from ..storage.records import TABLE_COLUMNS
@@ -139,8 +140,8 @@ def diff_cmd(session: Session, a: str, b: str, as_json: bool) -> None:
     """What changed from checkpoint A to checkpoint B: events, metadata and context state."""
     output_format(as_json, False)
     store = session.store()
-    left = Checkpoint.from_record(store.get_checkpoint(a))
-    right = Checkpoint.from_record(store.get_checkpoint(b))
+    left = Checkpoint.from_record(store.get_checkpoint(normal_id(a)))
+    right = Checkpoint.from_record(store.get_checkpoint(normal_id(b)))
     d = diff(left, right)
     if as_json:
         return emit_json({"a": left.id_, "b": right.id_, "counts": d.counts(),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..checkpoints.liveness import owner_is_gone
+from ..checkpoints.liveness import run_is_stale
+from ..checkpoints.lookup import normal_id
 from ..errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
 from ..storage import CheckpointStore, RunRecord
-from ..storage.records import CheckpointRecord
+from ..storage.records import LIVE_STATUSES, CheckpointRecord
 from .session import CliError
 
 
@@ -18,8 +19,8 @@ def mark_stale_runs(store: CheckpointStore) -> None:
     """
     if getattr(store, "read_only", False):
         return
-    for rec in store.list_runs(statuses=("running", "waiting")):
-        if not owner_is_gone(rec.owner):
+    for rec in store.list_runs(statuses=LIVE_STATUSES):
+        if not run_is_stale(rec.owner, rec.heartbeat_at):
             continue
         try:
             interrupt = getattr(store, "interrupt_run", None)
@@ -32,7 +33,8 @@ def mark_stale_runs(store: CheckpointStore) -> None:
 
 
 def find_run(store: CheckpointStore, prefix: str) -> RunRecord:
-    """The run with this id or unique id prefix."""
+    """The run with this id or unique id prefix (any case)."""
+    prefix = normal_id(prefix)
     rec = store.get_run(prefix)
     if rec is not None:
         return rec
@@ -55,6 +57,7 @@ def find_runs(store: CheckpointStore, prefixes: Iterable[str]) -> list[str]:
 def find_checkpoint_or_run(store: CheckpointStore,
                            prefix: str) -> CheckpointRecord | RunRecord:
     """What an id prefix names: a checkpoint (with its state) or a run."""
+    prefix = normal_id(prefix)
     ckpt: CheckpointRecord | None = None
     ckpt_error: Exception | None = None
     try:
