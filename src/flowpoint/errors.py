@@ -75,3 +75,11 @@ class UnsupportedVersion(FlowpointError):
 
 class RunNotCompleted(FlowpointError):
     """A run's result was asked for, but the run did not complete (failed, running, ...)."""
+
+
+class MissingFilter(FlowpointError, ValueError):
+    """``filter_checkpoints()`` was called with no filter at all (list ``checkpoints`` instead)."""
+
+
+class WorkflowMismatch(StepNotInWorkflow):
+    """A checkpoint of one workflow was given to a checkpointer (or workflow) of another."""

@@ -14,6 +14,7 @@ from flowpoint import (
     StopEvent,
     Workflow,
     WorkflowCheckpointer,
+    WorkflowMismatch,
     step,
 )
 from flowpoint.demo import JokeEvent, JokeFlow
@@ -29,8 +30,9 @@ async def test_run_takes_a_start_checkpoint_and_one_per_step(ckptr):
     result = await handler
     assert result.startswith("Critique:")
     ckpts = ckptr.checkpoints[handler.run_id]
-    assert [c.seq for c in ckpts] == [0, 1, 2]
-    start, gen, crit = ckpts
+    assert [c.seq for c in ckpts] == [1, 2]
+    start = ckptr.start_checkpoint(handler.run_id)
+    gen, crit = ckpts
     assert start.last_completed_step is None and start.input_event is None
     assert isinstance(start.output_event, StartEvent) and start.output_event.topic == "chemistry"
     assert gen.last_completed_step == "generate_joke"
@@ -50,7 +52,7 @@ async def test_checkpoints_group_runs_in_order(ckptr):
         await h
         ids.append(h.run_id)
     assert list(ckptr.checkpoints) == ids
-    assert all(len(v) == 3 for v in ckptr.checkpoints.values())
+    assert all(len(v) == 2 for v in ckptr.checkpoints.values())
 
 
 async def test_filter_by_step_and_types_is_an_and(ckptr):
@@ -63,9 +65,10 @@ async def test_filter_by_step_and_types_is_an_and(ckptr):
     none = ckptr.filter_checkpoints(output_event_type=StopEvent, input_event_type=StartEvent)
     assert none == []
     assert len(ckptr.filter_checkpoints(output_event_type="JokeEvent")) == 2
-    starts = ckptr.filter_checkpoints(last_completed_step=None)
+    starts = ckptr.filter_checkpoints(last_completed_step=[None], include_start=True)
     assert len(starts) == 2 and all(c.seq == 0 and c.is_start for c in starts)
-    assert len(ckptr.filter_checkpoints()) == 6
+    assert len(ckptr.filter_checkpoints(output_event_type="StartEvent", include_start=True)) == 2
+    assert ckptr.filter_checkpoints(output_event_type="StartEvent") == []
 
 
 async def test_filter_matches_equal_step_names_that_are_not_the_same_object(ckptr):
@@ -112,12 +115,12 @@ async def test_run_from_with_an_edited_event_keeps_the_original(ckptr):
 
 async def test_run_from_start_checkpoint_with_changed_inputs_is_a_fresh_run(ckptr):
     await ckptr.run(topic="chemistry")
-    start = ckptr.filter_checkpoints(last_completed_step=None)[0]
+    start = ckptr.start_checkpoint(next(iter(ckptr.runs)))
     handler = ckptr.run_from(start, topic="physics")
     await handler
-    new = ckptr.checkpoints[handler.run_id]
-    assert [c.seq for c in new] == [0, 1, 2]
-    assert new[0].output_event.topic == "physics" and new[0].parent_id == start.id_
+    assert [c.seq for c in ckptr.checkpoints[handler.run_id]] == [1, 2]
+    new_start = ckptr.start_checkpoint(handler.run_id)
+    assert new_start.output_event.topic == "physics" and new_start.parent_id == start.id_
 
 
 async def test_invalid_edits_are_refused_and_nothing_is_stored(ckptr):
@@ -149,6 +152,26 @@ async def test_run_from_unknown_id_and_step_not_in_workflow(ckptr):
 
     ckpt = ckptr.filter_checkpoints(last_completed_step="generate_joke")[0]
     ckptr.workflow = Other()
+    with pytest.raises(WorkflowMismatch, match="workflow 'JokeFlow', but this checkpointer runs "
+                                               "'Other'"):
+        ckptr.run_from(ckpt)
+    assert len(ckptr.runs) == 0  # refused at the call: no run of Other was started
+
+
+async def test_run_from_a_step_the_same_workflow_no_longer_has_names_the_step(ckptr):
+    await ckptr.run(topic="chemistry")
+    ckpt = ckptr.filter_checkpoints(last_completed_step="generate_joke")[0]
+
+    class JokeFlow(Workflow):  # the same workflow, edited: generate_joke was renamed
+        @step
+        async def write(self, ev: StartEvent) -> JokeEvent:
+            return JokeEvent(joke="x")
+
+        @step
+        async def critique_joke(self, ev: JokeEvent) -> StopEvent:
+            return StopEvent()
+
+    ckptr.workflow = JokeFlow()
     with pytest.raises(StepNotInWorkflow, match="'generate_joke'"):
         ckptr.run_from(ckpt)
 
@@ -165,11 +188,11 @@ async def test_enable_and_disable_checkpoints(ckptr):
     assert ckptr.enabled_checkpoints == {"generate_joke"}
     h = ckptr.run(topic="x")
     await h
-    assert [c.last_completed_step for c in ckptr.checkpoints[h.run_id]] == [None, "generate_joke"]
+    assert [c.last_completed_step for c in ckptr.checkpoints[h.run_id]] == ["generate_joke"]
     ckptr.enable_checkpoint(step="critique_joke")
     h = ckptr.run(topic="y")
     await h
-    assert len(ckptr.checkpoints[h.run_id]) == 3
+    assert len(ckptr.checkpoints[h.run_id]) == 2
     with pytest.raises(StepNotInWorkflow, match="no step 'nope'"):
         ckptr.disable_checkpoint(step="nope")
 
@@ -198,8 +221,8 @@ async def test_several_runs_at_once_each_get_their_own_ordered_checkpoints(ckptr
     groups = ckptr.checkpoints
     for h in handlers:
         ckpts = groups[h.run_id]
-        assert [c.seq for c in ckpts] == [0, 1, 2]
-        assert ckpts[0].output_event.topic == f"t{handlers.index(h)}"
+        assert [c.seq for c in ckpts] == [1, 2]
+        assert ckpts[0].input_event.topic == f"t{handlers.index(h)}"
         assert all(c.run_id == h.run_id for c in ckpts)
 
 
@@ -285,4 +308,4 @@ async def test_a_new_workflow_keeps_step_settings_and_enables_its_new_steps(ckpt
     h = ckptr.run()
     await h
     assert [c.last_completed_step for c in ckptr.checkpoints[h.run_id]] == [
-        None, "first", "critique_joke"]
+        "first", "critique_joke"]

@@ -42,6 +42,7 @@ async def test_filters_match_filter_checkpoints(ckptr):
     ids = {c.id_ for c in ckptr.filter_checkpoints(last_completed_step="critique_joke",
                                                    output_event_type=StopEvent)}
     assert set(df.checkpoint_id) == ids and len(ids) == 3
-    assert len(ckptr.to_dataframe(last_completed_step=None)) == 3
+    assert len(ckptr.to_dataframe(last_completed_step=[None])) == 3
+    assert len(ckptr.to_dataframe(last_completed_step=None)) == 9  # None: no filter
     assert len(ckptr.to_dataframe(status="failed")) == 0
     assert list(ckptr.to_dataframe().columns)[:3] == ["checkpoint_id", "run_id", "seq"]

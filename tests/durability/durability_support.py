@@ -123,3 +123,22 @@ def read_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
         raise AssertionError(f"worker ended (exit {proc.returncode}) without the expected line:"
                              f"\n{worker_stderr(proc)}")
     return json.loads(line)
+
+
+
+def every_run(ckptr: Any) -> dict[str, Any]:
+    """Every stored run of any workflow by id, oldest first (the store-wide view)."""
+    from flowpoint import Run
+
+    return {r.run_id: Run.from_record(r) for r in ckptr.store.list_runs()}
+
+
+def every_checkpoint(ckptr: Any) -> dict[str, list[Any]]:
+    """Every stored checkpoint of any workflow by run, start checkpoints included."""
+    out = {}
+    for rec in ckptr.store.list_runs():
+        ckpts = ckptr.filter_checkpoints(run_id=rec.run_id, workflow=rec.workflow,
+                                         include_start=True)
+        if ckpts:
+            out[rec.run_id] = ckpts
+    return out

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from durability_flows import SlowFlow
+from durability_support import every_checkpoint, every_run
 
 from flowpoint import UnknownEvent, WorkflowCheckpointer, diff
 from flowpoint.demo import FakeLLM, JokeFlow
@@ -145,11 +146,12 @@ def read_everything(url: str, explorer: Callable[[Any], list[str]] | None = None
     """Every read path over the whole store; returns (checkpointer, checkpoints by id, HTML)."""
     ckptr = WorkflowCheckpointer(JokeFlow(), store=url)
     pages: list[str] = []
-    runs = ckptr.runs
+    runs = every_run(ckptr)
+    every = sorted({r.workflow for r in runs.values()})
     pages += [r._repr_html_() for r in runs.values()]
     for r in runs.values():
         repr(r)
-    by_run = ckptr.checkpoints
+    by_run = every_checkpoint(ckptr)
     flat = {c.id_: c for cs in by_run.values() for c in cs}
     for c in flat.values():
         ckptr.get(c.id_)
@@ -162,13 +164,13 @@ def read_everything(url: str, explorer: Callable[[Any], list[str]] | None = None
             pages.append(d._repr_html_())
             d.to_dataframe()
             repr(d)
-    frame = ckptr.to_dataframe()
+    frame = ckptr.to_dataframe(workflow=every)
     assert len(frame) == len(flat)
     for kw in ({"last_completed_step": "generate_joke"}, {"output_event_type": "JokeEvent"},
                {"status": "failed"}, {"text": "alert"}, {"last_completed_step": XSS[0]},
                {"input_event_type": "antigravity.Fly"}):
-        ckptr.filter_checkpoints(**kw)
-        ckptr.to_dataframe(**kw)
+        ckptr.filter_checkpoints(**kw, workflow=every)
+        ckptr.to_dataframe(**kw, workflow=every)
     if explorer is not None:
         pages += explorer(ckptr)
     return ckptr, flat, pages

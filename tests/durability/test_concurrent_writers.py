@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from durability_flows import FanDone, FanItem, fan_checkpoints, find_corrupt
-from durability_support import read_line, reap, start_worker
+from durability_support import every_checkpoint, every_run, read_line, reap, start_worker
 from sqlalchemy import create_engine, text
 
 from flowpoint import Checkpoint, StartEvent, StopEvent, WorkflowCheckpointer
@@ -79,9 +79,9 @@ def verify(url: str, reported: dict[str, dict[str, Any]]) -> None:
     assert len(reported) == PROCESSES * RUNS_EACH
     ckptr = WorkflowCheckpointer(JokeFlow(), store=url)
     try:
-        runs = ckptr.runs
+        runs = every_run(ckptr)
         assert set(runs) == set(reported)
-        by_run = ckptr.checkpoints
+        by_run = every_checkpoint(ckptr)
         assert set(by_run) == set(reported)
         ids = [c.id_ for cs in by_run.values() for c in cs]
         assert len(ids) == len(set(ids)), "duplicate checkpoint ids"

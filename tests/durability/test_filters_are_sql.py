@@ -20,6 +20,7 @@ from flowpoint.demo import JokeFlow
 JOKE_RUNS = 20
 SLOW_RUNS = 10
 SLOW_STEPS = 46  # 1 start + begin + 46 work + finish = 49 checkpoints a run
+BOTH = ["JokeFlow", "SlowFlow"]  # one checkpointer lists its own workflow unless told otherwise
 TOTAL = JOKE_RUNS * 3 + SLOW_RUNS * (SLOW_STEPS + 3)
 
 
@@ -79,7 +80,7 @@ async def test_filter_by_step_is_a_where_clause_fetching_only_the_matches(
     for step, expected in (("generate_joke", JOKE_RUNS), ("finish", SLOW_RUNS),
                            ("work", SLOW_RUNS * SLOW_STEPS)):
         with captured(engine) as seen:
-            found = filled.filter_checkpoints(last_completed_step=step)
+            found = filled.filter_checkpoints(last_completed_step=step, workflow=BOTH)
         assert len(found) == expected and {c.last_completed_step for c in found} == {step}
         selects = checkpoint_selects(seen)
         assert selects, seen
@@ -97,7 +98,8 @@ async def combined_filters_and_the_dataframe_fetch_only_the_matches(
     """An AND of two filters, the DataFrame, and a filter matching nothing."""
     engine = filled.store._engine
     with captured(engine) as seen:
-        found = filled.filter_checkpoints(last_completed_step="work", output_event_type="Finished")
+        found = filled.filter_checkpoints(last_completed_step="work", output_event_type="Finished",
+                                          workflow=BOTH)
     assert len(found) == SLOW_RUNS and all(c.output_event.n == SLOW_STEPS for c in found)
     selects = checkpoint_selects(seen)
     for sql, _ in selects:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from durability_flows import SlowFlow, find_corrupt, slow_result
-from durability_support import read_line, reap, start_worker
+from durability_support import every_checkpoint, read_line, reap, start_worker
 
 from flowpoint import WorkflowCheckpointer
 
@@ -55,7 +55,7 @@ async def test_garbage_collection_never_takes_a_blob_a_new_checkpoint_uses(
         assert left <= set(results)
         # A surviving mid-run checkpoint of each run still resumes to the same result.
         for run_id in sorted(left)[:3]:
-            mids = [c for c in ckptr.checkpoints[run_id] if c.last_completed_step == "work"]
+            mids = [c for c in every_checkpoint(ckptr)[run_id] if c.last_completed_step == "work"]
             if mids:
                 assert await ckptr.run_from(mids[-1]) == slow_result(STEPS)
         fresh = ckptr.store.list_checkpoints(None, with_state=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from durability_flows import find_corrupt
+from durability_support import every_run
 from hostile_data import (
     CKPT_TEXT_COLUMNS,
     EVENT_COLUMNS,
@@ -250,7 +251,7 @@ def test_the_template_reads_cleanly_and_the_battery_sees_every_checkpoint(
     path = copy_store(template, tmp_path / "clean")
     ckptr, flat, pages = read_everything(f"sqlite:///{path}", explorer_pages)
     try:
-        assert len(ckptr.runs) == 4 and len(flat) == 3 + 3 + 2 + 43
+        assert len(every_run(ckptr)) == 4 and len(flat) == 3 + 3 + 2 + 43
         assert all(c.problems == [] for c in flat.values())
         assert hostile_html(pages) == []
         assert len(pages) >= len(flat)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from durability_support import run_worker
+from durability_support import every_checkpoint, run_worker
 
 from flowpoint import (
     Event,
@@ -61,8 +61,8 @@ class ReaderNote(Event):
     note: str
 
 
-class ReaderFlow(Workflow):
-    """The same step names as the writer's flow, with the reader's own event classes."""
+class WriterOnlyFlow(Workflow):
+    """The writer's workflow as the reader defines it: same name and steps, its own events."""
 
     @step
     async def first(self, ev: StartEvent) -> ReaderNote:
@@ -82,7 +82,7 @@ async def hostile_store(url: str, types: list[str], pickle_marker: Path) -> tupl
     ckptr = WorkflowCheckpointer(JokeFlow(), store=url)
     h = ckptr.run(topic="real")
     await h
-    real = [ckptr.store.get_checkpoint(c.id_) for c in ckptr.checkpoints[h.run_id]]
+    real = [ckptr.store.get_checkpoint(c.id_) for c in every_checkpoint(ckptr)[h.run_id]]
     store = ckptr.store
     made: dict[str, list[str]] = {}
     for t in [*types, "pickle"]:
@@ -117,7 +117,7 @@ async def hostile_store(url: str, types: list[str], pickle_marker: Path) -> tupl
 def read_everything(ckptr: WorkflowCheckpointer, made: dict[str, list[str]]) -> list[str]:
     """Every read path a user has, on every hostile checkpoint; returns the HTML produced."""
     html = [r._repr_html_() for r in ckptr.runs.values()]
-    by_run = ckptr.checkpoints
+    by_run = every_checkpoint(ckptr)
     frame = ckptr.to_dataframe()
     assert len(frame) == sum(len(cs) for cs in by_run.values())
     for t, ids in made.items():
@@ -137,7 +137,7 @@ def read_everything(ckptr: WorkflowCheckpointer, made: dict[str, list[str]]) -> 
             assert type(b.input_event) is UnknownEvent and b.input_event.type_key == t
             assert isinstance(a.user_state["kept"], UnknownEvent) and a.user_state["plain"] == 1
             assert t in html[-2]  # the checkpoint's HTML names the type (escaped)
-            found = ckptr.filter_checkpoints(output_event_type=t)
+            found = ckptr.filter_checkpoints(output_event_type=t, include_start=True)
             assert sorted(c.id_ for c in found) == sorted(ids)
             rows = frame[frame["run_id"] == a.run_id]
             assert list(rows["output_type"]) == [t.rsplit(".", 1)[-1]] * 2
@@ -182,12 +182,12 @@ async def test_events_of_a_class_only_the_writer_defined_are_listed_as_unknown(
     key = written["key"]
     assert key == "__main__.WriterOnlyEvent"
     assert not hasattr(sys.modules["__main__"], "WriterOnlyEvent")
-    ckptr = WorkflowCheckpointer(ReaderFlow(), store=store_url)
+    ckptr = WorkflowCheckpointer(WriterOnlyFlow(), store=store_url)
     try:
         run_id = written["run_id"]
         assert ckptr.runs[run_id].status == "completed"
         assert ckptr.runs[run_id].result == written["result"] == "made here: secrets"
-        start, first, second = ckptr.checkpoints[run_id]
+        start, first, second = every_checkpoint(ckptr)[run_id]
         assert type(first.output_event) is UnknownEvent and first.output_event.type_key == key
         assert first.output_event.data == {"note": "made here: secrets"}
         assert type(second.input_event) is UnknownEvent and second.input_event.type_key == key

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from durability_support import every_checkpoint, every_run
 from hostile_data import build_template, copy_store
 
 from flowpoint import SchemaVersionError, StoreError, WorkflowCheckpointer
@@ -25,6 +26,8 @@ CREATE TABLE flowpoint_checkpoints (
 )"""
 V0_COLUMNS = ("id, run_id, seq, step, input_type, output_type, input_event, output_event, "
               "state_manifest, created_at, step_duration_s, metadata, parent_id, serializer")
+
+EVERY = ["JokeFlow", "SlowFlow"]  # the template holds runs of both
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +113,9 @@ async def test_an_older_store_is_migrated_and_everything_in_it_works(
         meta, _, columns = snapshot(path)
         assert meta == [(str(SCHEMA_VERSION),)]
         assert {"input_name", "output_name", "size_bytes"} <= set(columns)
-        runs = ckptr.runs
+        runs = every_run(ckptr)
         assert sorted(r.status for r in runs.values()) == ["completed"] * 3 + ["failed"]
-        by_run = ckptr.checkpoints
+        by_run = every_checkpoint(ckptr)
         assert sum(len(cs) for cs in by_run.values()) == 3 + 3 + 2 + 43
         assert all(c.problems == [] for cs in by_run.values() for c in cs)
         jokes = ckptr.filter_checkpoints(output_event_type="JokeEvent")  # bare name: new column
@@ -126,10 +129,10 @@ async def test_an_older_store_is_migrated_and_everything_in_it_works(
         failed = next(r for r in runs.values() if r.status == "failed")
         result = await ckptr.run_from(ckptr.last_checkpoint(failed.run_id))
         assert result.startswith("Critique:")
-        assert len(ckptr.to_dataframe()) == 3 + 3 + 2 + 43 + 1
+        assert len(ckptr.to_dataframe(workflow=EVERY)) == 3 + 3 + 2 + 43 + 1
     finally:
         ckptr.store.close()
     # Opening it again is a no-op: already at the current version.
     again = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{path}")
-    assert len(again.to_dataframe()) == 3 + 3 + 2 + 43 + 1
+    assert len(again.to_dataframe(workflow=EVERY)) == 3 + 3 + 2 + 43 + 1
     again.store.close()

@@ -29,7 +29,7 @@ from durability_flows import (
     slow_output_types,
     slow_result,
 )
-from durability_support import read_line, reap, sqlite_url, start_worker
+from durability_support import every_checkpoint, read_line, reap, sqlite_url, start_worker
 
 from flowpoint import (
     CheckpointNotFound,
@@ -101,7 +101,7 @@ async def verify(url: str, known: set[str], seen_ckpts: int, steps: int) -> str:
         runs = ckptr.runs
         new = [r for r in runs if r not in known]
         known.update(runs)
-        all_ckpts = ckptr.checkpoints
+        all_ckpts = every_checkpoint(ckptr)
         assert len(new) <= 1, f"one killed process made {len(new)} runs"
         if not new:
             assert seen_ckpts == 0
@@ -131,9 +131,9 @@ async def verify(url: str, known: set[str], seen_ckpts: int, steps: int) -> str:
         if last.last_completed_step == "finish":
             # Killed after the last checkpoint but before "completed" was written: resuming
             # re-emits the stored StopEvent; no step runs, so no checkpoint is taken.
-            assert handler.run_id not in ckptr.checkpoints
+            assert handler.run_id not in every_checkpoint(ckptr)
             return "after the last checkpoint"
-        resumed = ckptr.checkpoints[handler.run_id]
+        resumed = every_checkpoint(ckptr)[handler.run_id]
         assert resumed[0].parent_id == last.id_ and resumed[0].seq == last.seq + 1
         assert [c.seq for c in resumed] == list(range(last.seq + 1, last.seq + 1 + len(resumed)))
         assert resumed[-1].last_completed_step == "finish"

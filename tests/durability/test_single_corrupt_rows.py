@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from durability_support import every_checkpoint
 
 from flowpoint import CorruptCheckpoint, UnknownEventType, WorkflowCheckpointer
 from flowpoint.demo import JokeFlow
@@ -26,7 +27,7 @@ async def jokes(tmp_path: Path) -> Any:
     ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{path}")
     h = ckptr.run(topic="bugs")
     await h
-    yield ckptr, ckptr.checkpoints[h.run_id], path
+    yield ckptr, every_checkpoint(ckptr)[h.run_id], path
     ckptr.store.close()
 
 
@@ -129,9 +130,9 @@ async def test_a_number_column_holding_text_does_not_break_listing(
         ("run_id", ckpts[0].run_id)
     sql(path, f"UPDATE {table} SET {column} = 'yesterday' WHERE {key} = ?", value)
     assert len(ckptr.runs) == 1
-    assert len(ckptr.checkpoints[ckpts[0].run_id]) == 3
+    assert len(every_checkpoint(ckptr)[ckpts[0].run_id]) == 3
     assert len(ckptr.to_dataframe()) == 3
-    for c in ckptr.checkpoints[ckpts[0].run_id]:
+    for c in every_checkpoint(ckptr)[ckpts[0].run_id]:
         c._repr_html_()
     ckptr.runs[ckpts[0].run_id]._repr_html_()
 
@@ -147,7 +148,7 @@ async def test_a_timestamp_out_of_range_does_not_break_listing(
         ("run_id", ckpts[0].run_id)
     sql(path, f"UPDATE {table} SET {column} = ? WHERE {key} = ?", value, target)
     assert len(ckptr.runs) == 1
-    assert len(ckptr.checkpoints[ckpts[0].run_id]) == 3
+    assert len(every_checkpoint(ckptr)[ckpts[0].run_id]) == 3
     assert len(ckptr.to_dataframe()) == 3
 
 
@@ -157,7 +158,7 @@ async def test_the_explorer_escapes_ids_in_its_hints(tmp_path: Path) -> None:
     ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{tmp_path}/x.db")
     h = ckptr.run(topic="ids")
     await h
-    rec = ckptr.store.get_checkpoint(ckptr.checkpoints[h.run_id][0].id_)
+    rec = ckptr.store.get_checkpoint(every_checkpoint(ckptr)[h.run_id][0].id_)
     ckptr.store.put_run(RunRecord(run_id=XSS_ID, workflow="JokeFlow", status="failed",
                                   started_at=rec.created_at))
     ckptr.store.put_checkpoint(dataclasses.replace(rec, id=XSS_ID + "-0", run_id=XSS_ID))

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from durability_flows import FanFlow, SlowFlow, find_corrupt
+from durability_support import every_checkpoint
 
 from flowpoint import Event, StartEvent, StopEvent, Workflow, WorkflowCheckpointer, step
 from flowpoint.demo import FakeLLM, JokeEvent, JokeFlow
@@ -58,7 +59,7 @@ async def populate(url: str) -> None:
                   "output": key(c.output_event),
                   "output_data": None if c.output_event is None else c.output_event.model_dump(),
                   "store": c.user_state} for c in cs]
-        for run_id, cs in ckptr.checkpoints.items()
+        for run_id, cs in every_checkpoint(ckptr).items()
     }
     runs = {r.run_id: r.status for r in ckptr.runs.values()}
     emit({"results": results, "failed": failed, "checkpoints": ckpts, "runs": runs})
@@ -70,7 +71,7 @@ async def inspect(url: str, resume: bool) -> None:
     runs = {r.run_id: {"status": r.status, "workflow": r.workflow, "result": r.result,
                        "error": (r.error or {}).get("message")} for r in ckptr.runs.values()}
     ckpts = {}
-    for run_id, cs in ckptr.checkpoints.items():
+    for run_id, cs in every_checkpoint(ckptr).items():
         ckpts[run_id] = [{
             "id": c.id_, "seq": c.seq, "step": c.last_completed_step, "parent_id": c.parent_id,
             "input": key(c.input_event), "output": key(c.output_event),

@@ -41,7 +41,8 @@ async def plans(store):
 
 
 def _ckpts(ckptr, index):
-    return list(ckptr.checkpoints.values())[index]
+    """A run's checkpoints as the explorer shows them: its start checkpoint first."""
+    return ckptr.filter_checkpoints(run_id=list(ckptr.runs)[index], include_start=True)
 
 
 async def test_opens_newest_first_on_the_newest_checkpoint_with_a_stable_repr(jokes, explorers):
@@ -390,8 +391,9 @@ async def test_refresh_shows_runs_started_elsewhere(jokes, explorers):
 async def test_launch_errors_are_shown_in_the_status_line_not_raised(jokes, explorers):
     e = explorers(jokes)
     e.select(_ckpts(jokes, 0)[1].id_)
-    jokes.workflow = PlanFlow()  # a workflow without the checkpoint's step
-    before = len(jokes.runs)
+    jokes.workflow = PlanFlow()  # another workflow: its checkpointer refuses JokeFlow's checkpoints
+    before = len(jokes.store.list_runs())
     e.resume_button.click()
-    assert e.last_task is None and len(jokes.runs) == before
-    assert "StepNotInWorkflow" in e.status.value and "generate_joke" in e.status.value
+    assert e.last_task is None and len(jokes.store.list_runs()) == before
+    assert "WorkflowMismatch" in e.status.value
+    assert "JokeFlow" in e.status.value and "PlanFlow" in e.status.value

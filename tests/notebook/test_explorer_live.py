@@ -30,7 +30,7 @@ async def test_a_waiting_run_shows_its_prompt_and_enter_sends_the_answer(store, 
     assert e.selected.run_id == handler.run_id and e.selected.last_completed_step == "draft"
     draft = e.selected.output_event.prefix
     assert html.escape(draft) in e.human.prompt.value and "Publish this joke?" in draft
-    start = ckptr.checkpoints[handler.run_id][0]
+    start = ckptr.start_checkpoint(handler.run_id)
     e.select(start.id_)  # any checkpoint of the waiting run shows its prompt
     assert e.human.run_id == handler.run_id and e.human.layout.display != "none"
     assert e.human.answer_row in e.human.children
@@ -90,7 +90,7 @@ async def test_a_failing_run_names_its_step_and_shows_the_traceback(store, explo
     assert "failed in step &#x27;finish&#x27;" in detail and "ValueError" in detail
     assert "<details class='fp-tb'><summary>traceback</summary>" in detail  # collapsed
     assert "Traceback (most recent call last)" in detail
-    e.select(ckptr.checkpoints[run.run_id][0].id_)
+    e.select(ckptr.start_checkpoint(run.run_id).id_)
     e.resume_button.click()
     await e.last_task
     new = list(ckptr.runs.values())[-1]
@@ -125,7 +125,8 @@ async def test_hostile_strings_are_escaped_in_everything_the_explorer_renders(st
         await ckptr.run(topic=f"fail {IMG}")
     e = explorers(ckptr)
     seen = ""
-    for ckpts in ckptr.checkpoints.values():
+    every = [ckptr.filter_checkpoints(run_id=r, include_start=True) for r in ckptr.runs]
+    for ckpts in every:
         for ckpt in ckpts:
             click_mark(e, ckpt.id_)
             _assert_clean(e)
@@ -134,7 +135,7 @@ async def test_hostile_strings_are_escaped_in_everything_the_explorer_renders(st
             seen += e.detail.value + e.diff_view.html.value
             e.state.mode = "detail"
     assert html.escape(SCRIPT) in seen and html.escape(IMG) in seen  # shown, escaped
-    first = next(iter(ckptr.checkpoints.values()))
+    first = every[0]
     e.select(first[1].id_)  # resume with an edit that is itself hostile
     e.edit_view.event_form.widgets["text"].value = f"{IMG}{SCRIPT}"
     e.edit_view.state_form.text.value = '{"' + SCRIPT + '": "' + IMG.replace('"', '\\"') + '!"}'

@@ -112,7 +112,8 @@ def test_runs_magic_shows_status_origin_and_error(ip):
     assert list(runs.columns) == ["run_id", "workflow", "status", "started_at", "ended_at",
                                   "duration_s", "origin_checkpoint_id", "edited", "error_type",
                                   "error_message"]
-    assert list(runs["status"]) == ["completed"] * 3 + ["failed"]
+    assert list(runs["status"]) == ["completed"] * 3  # ckptr lists its own workflow's runs
+    assert list(ip.run_line_magic("runs", "")["workflow"]) == ["Broken"]  # the latest one's
     failed = ip.run_line_magic("runs", "--status failed")
     assert len(failed) == 1
     assert failed["workflow"].iloc[0] == "Broken"

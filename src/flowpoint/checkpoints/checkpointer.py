@@ -11,10 +11,12 @@ from typing import Any
 from ..errors import (
     CheckpointNotFound,
     InvalidEdit,
+    MissingFilter,
     RunNotCompleted,
     StepNotInWorkflow,
     StoreError,
     UnknownEventType,
+    WorkflowMismatch,
 )
 from ..runtime.context import Context
 from ..runtime.events import Event, HumanResponseEvent, StartEvent
@@ -24,6 +26,7 @@ from ..storage import CheckpointStore, open_store
 from ..storage.base import ConditionalRunStore
 from ..storage.records import LIVE_STATUSES, CheckpointQuery, RunRecord
 from .codec import UnknownEvent, codec_for, get_codec
+from .ctxruns import note_context_run
 from .drivers import Launch, driver_for
 from .edit import validate_edit
 from .liveness import LEASES, process_owner, run_is_stale
@@ -144,8 +147,11 @@ class WorkflowCheckpointer:
     def run_from(self, checkpoint: Checkpoint | str, output_event: Event | dict | None = None,
                  state: dict[str, Any] | None = None,
                  pause_before: Iterable[str] | str | None = None,
-                 **kwargs: Any) -> WorkflowHandler:
+                 ctx: Context | None = None, **kwargs: Any) -> WorkflowHandler:
         """Resume in a new run from ``checkpoint`` (object, id or unique id prefix).
+
+        A checkpoint of another workflow is refused here, before anything runs. Given ``ctx``,
+        the checkpoint's state is loaded into it and the new run records on it.
 
         The store, buffers and event log are restored, events queued or in progress for other
         steps are re-queued, then the checkpoint's output event (or ``output_event``, a validated
@@ -155,10 +161,11 @@ class WorkflowCheckpointer:
         """
         breaks = self._breakpoints(pause_before)
         ckpt = self.get(checkpoint.id_ if isinstance(checkpoint, Checkpoint) else str(checkpoint))
+        self._check_same_workflow(ckpt)
         if not self._driver.native:
             self._no_breakpoints(pause_before)
             return self._resume_driven(ckpt, output_event, state, kwargs)
-        ctx, requeue, first, edited = self._restore(ckpt, output_event, state, kwargs)
+        ctx, requeue, first, edited = self._restore(ckpt, output_event, state, kwargs, ctx=ctx)
         first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
         return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
                             first_seq=first_seq, pause_before=breaks)
@@ -193,7 +200,8 @@ class WorkflowCheckpointer:
         return names
 
     def _restore(self, ckpt: Checkpoint, output_event: Event | dict | None,
-                 state_edit: dict[str, Any] | None, kwargs: dict[str, Any]
+                 state_edit: dict[str, Any] | None, kwargs: dict[str, Any],
+                 ctx: Context | None = None,
                  ) -> tuple[Context, dict[str, list[Event]], Event | None, dict[str, Any] | None]:
         """A context restored from ``ckpt`` with the edits applied: (ctx, requeue, first, edited)."""
         workflow = self._workflow
@@ -207,7 +215,7 @@ class WorkflowCheckpointer:
         state = codec.decode_state(ckpt.raw_state)
         check_decoded_state(ckpt.id_, state)
         store, store_edit = apply_state_edit(state.get("store") or {}, state_edit)
-        ctx = Context(workflow)
+        ctx = ctx if ctx is not None else Context(workflow)
         requeue = ctx.restore({**state, "store": store})
         for step_name in requeue:
             if step_name not in steps:
@@ -230,6 +238,7 @@ class WorkflowCheckpointer:
                 parent: Checkpoint | None = None) -> WorkflowHandler:
         workflow = self._workflow
         workflow.steps()
+        ctx = ctx if ctx is not None else Context(workflow)
         run_id = continue_run.run_id if continue_run is not None else str(uuid.uuid4())
         parent = parent or origin
         recorder = Recorder(self.store, self.codec, run_id, self._enabled.__contains__,
@@ -249,6 +258,7 @@ class WorkflowCheckpointer:
         except BaseException as exc:
             recorder.on_status(None, "failed", error=exc)  # type: ignore[arg-type]
             raise
+        note_context_run(ctx, self, run_id)
         self._track(run_id, handler)
         return handler
 
@@ -354,41 +364,91 @@ class WorkflowCheckpointer:
         """The checkpoint with this id or unique id prefix (with its state)."""
         return self._checkpoint(self.store.get_checkpoint(normal_id(checkpoint_id)))
 
+    def _scope(self) -> tuple[str, ...] | None:
+        """The workflow name listings are scoped to (None: the whole store)."""
+        return None if self._workflow is None else (self._driver.name,)
+
+    def _check_same_workflow(self, ckpt: Checkpoint) -> None:
+        scope = self._scope()
+        run = self.store.get_run(ckpt.run_id)
+        if scope is not None and run is not None and run.workflow not in scope:
+            raise WorkflowMismatch(
+                f"checkpoint {ckpt.id_[:8]} belongs to a run of workflow {run.workflow!r}, but "
+                f"this checkpointer runs {scope[0]!r}; resume it with a checkpointer of "
+                f"{run.workflow!r}")
+
     @property
     def checkpoints(self) -> dict[str, list[Checkpoint]]:
-        """Every stored checkpoint by run id, each run's in order (runs oldest first)."""
+        """This workflow's step checkpoints by run id, each run's in order (runs oldest first).
+
+        As LlamaIndex lists them: start checkpoints are left out (``start_checkpoint(run_id)``
+        and ``filter_checkpoints(..., include_start=True)`` reach them), and so are runs
+        without a step checkpoint.
+        """
         out: dict[str, list[Checkpoint]] = {}
-        for rec in self.store.list_checkpoints(None):
+        for rec in self.store.list_checkpoints(self.query(include_start=False)):
             out.setdefault(rec.run_id, []).append(self._checkpoint(rec))
         return out
 
-    def query(self, run_id: Any = None, last_completed_step: Any = ..., input_event_type: Any = None,
-              output_event_type: Any = None, status: Any = None, workflow: Any = None,
-              text: str | None = None, created_after: Any = None, created_before: Any = None,
-              descending: bool = False) -> CheckpointQuery:
-        """The store query for these filters (AND of all given; a list inside one is an OR)."""
+    def start_checkpoint(self, run_id: str) -> Checkpoint:
+        """The checkpoint taken before a run's StartEvent: edit its inputs and ``run_from`` it."""
+        run = self.get_run(run_id)
+        recs = self.store.list_checkpoints(
+            CheckpointQuery(run_ids=(run.run_id,), steps=(None,)), limit=1)
+        if not recs:
+            how = (f"it was resumed from checkpoint {run.origin_checkpoint_id[:8]}"
+                   if run.origin_checkpoint_id else "it has none stored")
+            raise CheckpointNotFound(f"run {run.run_id} has no start checkpoint: {how}")
+        return self._checkpoint(recs[0])
+
+    def query(self, run_id: Any = None, last_completed_step: Any = None,
+              input_event_type: Any = None, output_event_type: Any = None, status: Any = None,
+              workflow: Any = None, text: str | None = None, created_after: Any = None,
+              created_before: Any = None, descending: bool = False,
+              include_start: bool = True) -> CheckpointQuery:
+        """The store query for these filters (AND of all given; a list inside one is an OR).
+
+        ``last_completed_step=None`` is no filter on the step; ``[None]`` matches start
+        checkpoints. ``workflow`` defaults to this checkpointer's own.
+        """
         self._mark_stale_runs()
         return CheckpointQuery(
             run_ids=_names(run_id),
-            steps=(None if last_completed_step is ... else
-                   (None,) if last_completed_step is None else _names(last_completed_step)),
+            steps=None if last_completed_step is None or last_completed_step is ... else
+            _names(last_completed_step),
             input_types=_types(input_event_type), output_types=_types(output_event_type),
-            statuses=_names(status), workflows=_names(workflow), text=text or None,
-            created_after=epoch(created_after, 'created_after'), created_before=epoch(created_before, 'created_before'),
-            descending=descending)
+            statuses=_names(status),
+            workflows=_names(workflow) if workflow is not None else self._scope(),
+            text=text or None,
+            created_after=epoch(created_after, "created_after"),
+            created_before=epoch(created_before, "created_before"),
+            descending=descending, include_start=include_start)
 
-    def filter_checkpoints(self, run_id: Any = None, last_completed_step: Any = ...,
+    def filter_checkpoints(self, run_id: Any = None, last_completed_step: Any = None,
                            input_event_type: Any = None, output_event_type: Any = None,
-                           status: Any = None, limit: int | None = None, **more: Any) -> list[Checkpoint]:
-        """Checkpoints matching every filter given, by SQL in the store; ``[]`` if none."""
+                           status: Any = None, limit: int | None = None,
+                           include_start: bool = False, **more: Any) -> list[Checkpoint]:
+        """Step checkpoints matching every filter given, by SQL in the store; ``[]`` if none.
+
+        At least one filter is required (as in LlamaIndex); ``include_start=True`` also
+        returns matching start checkpoints.
+        """
+        given = [run_id, input_event_type, output_event_type, status, *more.values()]
+        if last_completed_step is not ...:
+            given.append(last_completed_step)
+        if all(v is None for v in given):
+            raise MissingFilter(
+                "filter_checkpoints needs at least one filter (run_id=, last_completed_step=, "
+                "input_event_type=, output_event_type=, status=, ...); use .checkpoints for all")
         q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
-                       **more)
+                       include_start=include_start, **more)
         return [self._checkpoint(r) for r in self.store.list_checkpoints(q, limit=limit)]
 
-    def to_dataframe(self, run_id: Any = None, last_completed_step: Any = ...,
+    def to_dataframe(self, run_id: Any = None, last_completed_step: Any = None,
                      input_event_type: Any = None, output_event_type: Any = None,
                      status: Any = None, limit: int | None = None, **more: Any) -> Any:
-        """One row per checkpoint as a pandas DataFrame; the same filters as filter_checkpoints."""
+        """One row per checkpoint of this workflow, start checkpoints included, as a DataFrame;
+        the same filters as filter_checkpoints (none needed)."""
         from .table import checkpoints_frame
 
         q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
@@ -397,9 +457,11 @@ class WorkflowCheckpointer:
 
     @property
     def runs(self) -> dict[str, Run]:
-        """Every stored run by id, oldest first, with its status."""
+        """This workflow's stored runs by id, oldest first, with their status."""
         self._mark_stale_runs()
-        return {r.run_id: self._run(r) for r in self.store.list_runs()}
+        scope = self._scope()
+        return {r.run_id: self._run(r) for r in self.store.list_runs()
+                if scope is None or r.workflow in scope}
 
     def get_run(self, run_id: str) -> Run:
         """One run by id or unique id prefix."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FlowpointError
 from .events import Event, HumanResponseEvent, event_key
+from .recording import context_recording
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -152,6 +153,15 @@ class Context:
             raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
         inv.forced = True
         inv.metadata = {**(inv.metadata or {}), **(metadata or {})}
+
+    @property
+    def checkpoints(self) -> list[Any]:
+        """Every checkpoint of every run that used this context, in order, start ones included."""
+        return context_recording().checkpoints(self)
+
+    def filter_checkpoints(self, **filters: Any) -> list[Any]:
+        """This context's checkpoints matching every filter (as ``WorkflowCheckpointer``'s)."""
+        return context_recording().filter_checkpoints(self, **filters)
 
     @property
     def is_running(self) -> bool:

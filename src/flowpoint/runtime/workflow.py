@@ -11,6 +11,7 @@ from ..errors import WorkflowRuntimeError, WorkflowValidationError
 from .context import Context
 from .events import Event, InputRequiredEvent, StartEvent, StopEvent
 from .handler import WorkflowHandler
+from .recording import context_recording, registered_recording
 from .runner import Runner, RunObserver
 from .step import FREE_STEPS_VERSION, STEP_ATTR, StepSpec, resolve_step
 
@@ -82,9 +83,20 @@ class Workflow:
     # --- running -------------------------------------------------------------------------------
     def run(self, ctx: Context | None = None, start_event: StartEvent | None = None,
             **kwargs: Any) -> WorkflowHandler:
-        """Start a run at once and return its handler; ``await`` it for the result."""
+        """Start a run at once and return its handler; ``await`` it for the result.
+
+        Given a ``ctx``, the run records its checkpoints on it (``ctx.checkpoints``).
+        """
         ev = start_event if start_event is not None else StartEvent(**kwargs)
+        recording = registered_recording() if ctx is not None else None
+        if recording is not None and ctx is not None:
+            return recording.run(self, ctx, ev)
         return self._launch(ev, ctx=ctx)
+
+    def run_from(self, checkpoint: Any, ctx: Context | None = None,
+                 **kwargs: Any) -> WorkflowHandler:
+        """Resume from a checkpoint in a new run, on ``ctx`` if given (its checkpoints grow)."""
+        return context_recording().run_from(self, checkpoint, ctx, **kwargs)
 
     def _launch(
         self,

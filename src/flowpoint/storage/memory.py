@@ -50,6 +50,8 @@ def _matches(q: CheckpointQuery, needles: tuple[str, tuple[str, ...]] | None, ro
         return False
     if q.steps is not None and row["step"] not in q.steps:
         return False
+    if not q.include_start and row["step"] is None:
+        return False
     if q.input_types is not None and not _type_matches(
         q.input_types, row["input_type"], row["input_name"]
     ):

@@ -94,3 +94,4 @@ class CheckpointQuery:
     created_before: float | None = None
     descending: bool = False  # order by (run started_at, run_id, seq); newest first if True
     sort: str | None = None  # one of SORT_KEYS to order by first (then run order); descending too
+    include_start: bool = True  # False leaves out start checkpoints (step None), as steps=... can't

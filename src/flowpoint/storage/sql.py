@@ -142,6 +142,8 @@ def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
             [_C.step.is_(None)] if None in q.steps else []
         )
         out.append(or_(*parts) if parts else false())
+    if not q.include_start:
+        out.append(_C.step.is_not(None))
     if q.input_types is not None:
         out.append(_types(q.input_types, _C.input_type, _C.input_name))
     if q.output_types is not None:

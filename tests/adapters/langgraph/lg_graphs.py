@@ -79,3 +79,8 @@ def failing_builder() -> StateGraph:
     b.add_edge("generate_topic", "explode")
     b.add_edge("explode", END)
     return b
+
+
+def thread(ckptr: object, thread_id: str) -> list:
+    """Every checkpoint of a thread as the saver holds it, its input checkpoint first."""
+    return ckptr.filter_checkpoints(run_id=thread_id, include_start=True)  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from lg_graphs import joke_builder
+from lg_graphs import joke_builder, thread
 
 from flowpoint import InvalidEdit, WorkflowCheckpointer
 from flowpoint.errors import UnsupportedWorkflow
@@ -21,7 +21,7 @@ async def test_run_starts_a_new_thread(saver):
     result = await handler
     assert result["joke"] == "a joke about dogs and cats"
     assert ckptr.get_run(handler.run_id).status == "completed"
-    assert len(ckptr.checkpoints[handler.run_id]) == 5
+    assert len(thread(ckptr, handler.run_id)) == 5
     state = graph.get_state({"configurable": {"thread_id": handler.run_id}})
     assert state.values["rating"] == result["rating"]
 
@@ -39,12 +39,12 @@ async def test_run_from_forks_with_the_edited_writes(saver):
     assert fork.origin_checkpoint_id == joke.id_
     assert fork.edited["output_event"]["changes"] == {
         "joke": {"before": "a joke about x and cats", "after": "edited"}}
-    first, last = ckptr.checkpoints[fork.run_id]
+    first, last = thread(ckptr, fork.run_id)
     assert first.parent_id == joke.id_ and first.seq == joke.seq + 1
     assert first.last_completed_step == "write_joke" and first.metadata["source"] == "update"
     assert last.last_completed_step == "rate"
     assert ckptr.get_run("t1").status == "completed"
-    assert [c.id_ for c in ckptr.checkpoints["t1"]][-1] != last.id_
+    assert [c.id_ for c in thread(ckptr, "t1")][-1] != last.id_
     lanes = {r.run_id: r.origin_checkpoint_id for r in ckptr.runs.values()}
     assert lanes == {"t1": None, fork.run_id: joke.id_}
 
@@ -58,7 +58,7 @@ async def test_run_from_without_edit_replays_the_following_nodes(saver):
     assert (await handler)["joke"] == "a joke about x and cats"
     fork = ckptr.get_run(handler.run_id)
     assert fork.origin_checkpoint_id == topic.id_ and fork.edited is None
-    assert [c.last_completed_step for c in ckptr.checkpoints[fork.run_id]] == [
+    assert [c.last_completed_step for c in thread(ckptr, fork.run_id)] == [
         "generate_topic", "write_joke", "rate"]
 
 
@@ -66,7 +66,7 @@ async def test_run_from_the_start_checkpoint_runs_edited_inputs_in_a_new_thread(
     graph = joke_builder().compile(checkpointer=saver)
     _thread(graph, "t1", topic="x")
     ckptr = WorkflowCheckpointer(workflow=graph)
-    start = ckptr.checkpoints["t1"][0]
+    start = thread(ckptr, "t1")[0]
     handler = ckptr.run_from(start, topic="owls")
     assert (await handler)["joke"] == "a joke about owls and cats"
     run = ckptr.get_run(handler.run_id)
@@ -80,7 +80,7 @@ def test_edits_of_unknown_state_keys_are_refused_before_anything_runs(saver):
     graph = joke_builder().compile(checkpointer=saver)
     _thread(graph, "t1", topic="x")
     ckptr = WorkflowCheckpointer(workflow=graph)
-    joke = ckptr.checkpoints["t1"][3]
+    joke = thread(ckptr, "t1")[3]
     before = len(list(saver.list(None)))
     with pytest.raises(InvalidEdit, match="no key"):
         ckptr.run_from(joke, output_event={"punchline": "x"})
@@ -94,11 +94,11 @@ def test_a_saver_that_unpickles_is_explored_but_not_run(sqlite_saver):
     graph = joke_builder().compile(checkpointer=sqlite_saver)
     _thread(graph, "t1", topic="x")
     ckptr = WorkflowCheckpointer(workflow=graph)
-    assert len(ckptr.checkpoints["t1"]) == 5
+    assert len(thread(ckptr, "t1")) == 5
     with pytest.raises(UnsupportedWorkflow, match="pickle"):
         ckptr.run(topic="y")
     with pytest.raises(UnsupportedWorkflow, match="pickle"):
-        ckptr.run_from(ckptr.checkpoints["t1"][2])
+        ckptr.run_from(thread(ckptr, "t1")[2])
 
 
 def test_a_graph_without_a_checkpointer_is_refused():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from lg_graphs import review_builder
+from lg_graphs import review_builder, thread
 
 from flowpoint import WorkflowCheckpointer
 from flowpoint.notebook.explorer.human_view import prompt_of
@@ -32,7 +32,7 @@ def test_an_interrupted_thread_waits_and_shows_its_prompt(saver):
     last = ckptr.last_checkpoint("r1")
     assert prompt_of(last) == "Publish 'draft of essay'?"
     assert last.ctx_state["interrupts"][0]["$type"] == "langgraph.types.Interrupt"
-    assert ckptr.checkpoints["r1"][0].ctx_state.get("pending_input") is None
+    assert thread(ckptr, "r1")[0].ctx_state.get("pending_input") is None
 
 
 async def test_respond_answers_a_thread_interrupted_outside_flowpoint(saver):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lg_graphs import failing_builder, joke_builder
+from lg_graphs import failing_builder, joke_builder, thread
 
 from flowpoint import CheckpointNotFound, StoreError, WorkflowCheckpointer, diff
 from flowpoint.adapters.langgraph import GraphInput, LangGraphStore, NodeWrites
@@ -19,7 +19,7 @@ def test_threads_are_runs_and_checkpoints_follow_parent_links(saver):
     _invoke(graph, "t2", topic="y")
     ckptr = WorkflowCheckpointer(workflow=graph)
     assert list(ckptr.runs) == ["t1", "t2"]
-    ckpts = ckptr.checkpoints["t1"]
+    ckpts = thread(ckptr, "t1")
     assert [c.seq for c in ckpts] == [0, 1, 2, 3, 4]
     assert [c.last_completed_step for c in ckpts] == [
         None, "__start__", "generate_topic", "write_joke", "rate"]
@@ -33,7 +33,7 @@ def test_threads_are_runs_and_checkpoints_follow_parent_links(saver):
 def test_writes_are_the_output_and_channel_values_the_state(saver):
     graph = joke_builder().compile(checkpointer=saver)
     _invoke(graph, "t1", topic="x")
-    ckpts = WorkflowCheckpointer(workflow=graph).checkpoints["t1"]
+    ckpts = thread(WorkflowCheckpointer(workflow=graph), "t1")
     start, joke = ckpts[0], ckpts[3]
     assert isinstance(start.output_event, GraphInput) and start.output_event.get("topic") == "x"
     assert start.is_start
@@ -69,12 +69,12 @@ def test_table_filters_and_lookup_work_as_on_flowpoint_runs(saver):
     assert (df["status"] == "completed").all()
     assert len(ckptr.filter_checkpoints(last_completed_step="write_joke")) == 2
     assert len(ckptr.filter_checkpoints(run_id="t2", output_event_type="NodeWrites")) == 4
-    assert len(ckptr.filter_checkpoints(output_event_type=GraphInput)) == 2
+    assert len(ckptr.filter_checkpoints(output_event_type=GraphInput, include_start=True)) == 2
     found = ckptr.filter_checkpoints(text="y and cats")
     assert found and {c.run_id for c in found} == {"t2"}
     page = ckptr.store.list_checkpoints(limit=3, offset=4)
     assert [(r.run_id, r.seq) for r in page] == [("t1", 4), ("t2", 0), ("t2", 1)]
-    one = ckptr.checkpoints["t2"][2]
+    one = thread(ckptr, "t2")[2]
     assert ckptr.get(one.id_[:-4]).id_ == one.id_
     with pytest.raises(CheckpointNotFound):
         ckptr.get("no-such-id")
@@ -83,7 +83,7 @@ def test_table_filters_and_lookup_work_as_on_flowpoint_runs(saver):
 def test_diff_shows_what_a_node_wrote(saver):
     graph = joke_builder().compile(checkpointer=saver)
     _invoke(graph, "t1", topic="x")
-    ckpts = WorkflowCheckpointer(workflow=graph).checkpoints["t1"]
+    ckpts = thread(WorkflowCheckpointer(workflow=graph), "t1")
     changes = {c.path: c for c in diff(ckpts[2], ckpts[3])}
     assert changes["ctx_state.store.joke"].kind == "added"
     assert changes["ctx_state.store.joke"].after == "a joke about x and cats"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 
 import ormsgpack
-from lg_graphs import joke_builder
+from lg_graphs import joke_builder, thread
 
 from flowpoint import WorkflowCheckpointer
 from flowpoint.adapters.langgraph import PlainSerializer
@@ -57,7 +57,7 @@ def test_a_tampered_saver_is_listed_and_shown_without_running_anything(sqlite_sa
                  (pickle.dumps(_Trap(str(marker))), rows[4][0]))
     conn.commit()
     ckptr = WorkflowCheckpointer(workflow=graph)
-    ckpts = ckptr.checkpoints["t1"]
+    ckpts = thread(ckptr, "t1")
     assert len(ckpts) == 5
     assert ckpts[3].ctx_state["store"]["topic"] == {"file": str(marker), "mode": "w"}
     assert "pickled value" in str(ckptr.get(rows[4][0]).ctx_state)

@@ -248,6 +248,8 @@ class LangGraphStore:
                 continue
             if q.steps is not None and n.step not in q.steps:
                 continue
+            if not q.include_start and n.step is None:
+                continue
             rec = index.record(n)
             if q.input_types is not None and not _type_ok(q.input_types, rec.input_type):
                 continue
