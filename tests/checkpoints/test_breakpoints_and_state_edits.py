@@ -81,7 +81,8 @@ async def test_pause_before_the_first_step_pauses_at_the_start_checkpoint(store)
     ckptr = WorkflowCheckpointer(JokeFlow(), store=store)
     handler = ckptr.run(topic="dogs", pause_before=["generate_joke"])
     await handler
-    ckpts = ckptr.checkpoints[handler.run_id]
+    assert handler.run_id not in ckptr.checkpoints  # no step ran
+    ckpts = ckptr.filter_checkpoints(run_id=handler.run_id, include_start=True)
     assert [c.seq for c in ckpts] == [0]
     assert ckptr.get_run(handler.run_id).status == "paused"
     assert (await ckptr.resume(handler.run_id)).startswith("Critique:")

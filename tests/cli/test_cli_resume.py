@@ -71,7 +71,7 @@ def test_resume_refuses_bad_input_in_one_line(filled):
         (("--workflow", "cli_flows"), "is not package.module:Class"),
         (("--workflow", "no_such_module_here:Flow"), "no such module"),
         (("--workflow", "cli_flows:Missing"), "has no attribute 'Missing'"),
-        (("--workflow", "cli_flows:JokeFlow"), "does not have"),
+        (("--workflow", "cli_flows:JokeFlow"), "belongs to a run of workflow 'DoubleFlow'"),
         (("--workflow", DOUBLE, "--edit", "{n: 5}"), "--edit is not JSON"),
         (("--workflow", DOUBLE, "--edit", '{"n": "five"}'), "is invalid"),
         (("--workflow", DOUBLE, "--edit", '{"m": 1}'), "has no field"),

@@ -33,7 +33,7 @@ async def test_a_forged_blob_is_reported_and_never_reused(store_url: str) -> Non
         forged = canonical({**BIG, "k0": "forged"}).decode()
         sql(store_url, "UPDATE flowpoint_blobs SET data = :d WHERE hash = :h", d=forged, h=digest)
 
-        damaged = ckptr.checkpoints[first.run_id][1]
+        damaged = ckptr.checkpoints[first.run_id][0]
         value = damaged.ctx_state["store"]["big"]
         assert set(value) == {"$corrupt"} and digest in value["$corrupt"]
         with pytest.raises(CorruptCheckpoint, match=digest):
@@ -41,7 +41,7 @@ async def test_a_forged_blob_is_reported_and_never_reused(store_url: str) -> Non
 
         second = ckptr.run(value=BIG)  # same content: the blob's hash is reused
         assert await second == BIG
-        fresh = ckptr.checkpoints[second.run_id][1]
+        fresh = ckptr.checkpoints[second.run_id][0]
         assert fresh.ctx_state["store"]["big"] == BIG
         assert ckptr.get(damaged.id_).ctx_state["store"]["big"] == BIG  # repaired in place
     finally:
@@ -57,7 +57,7 @@ async def test_a_forged_blob_in_memory_is_not_reused() -> None:
     store._blobs[digest] = canonical({"forged": True})
     second = ckptr.run(value=BIG)
     await second
-    assert ckptr.checkpoints[second.run_id][1].ctx_state["store"]["big"] == BIG
+    assert ckptr.checkpoints[second.run_id][0].ctx_state["store"]["big"] == BIG
 
 
 def _chain(depth: int) -> tuple[str, dict[str, bytes]]:
@@ -105,7 +105,7 @@ async def test_reading_a_forged_exponential_checkpoint_returns(tmp_path: Path) -
         for digest, data in blobs.items():
             sql(url, "INSERT INTO flowpoint_blobs (hash, data, size) VALUES (:h, :d, :s)",
                 h=digest, d=data.decode(), s=len(data))
-        ckpt = ckptr.checkpoints[h.run_id][1]
+        ckpt = ckptr.checkpoints[h.run_id][0]
         manifest = {**ckpt.ctx_state, "store": {"big": {"$blob": top}}}
         sql(url, "UPDATE flowpoint_checkpoints SET state_manifest = :m WHERE id = :i",
             m=json.dumps(manifest), i=ckpt.id_)
