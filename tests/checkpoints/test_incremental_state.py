@@ -60,8 +60,8 @@ async def test_every_checkpoint_reads_back_the_state_of_its_moment(store: str) -
     SEEN.clear()
     ckptr = WorkflowCheckpointer(Mutating(timeout=None), store=store)
     await ckptr.run()
-    (ckpts,) = ckptr.checkpoints.values()
-    states = [c.ctx_state["store"] for c in ckpts[1:]]
+    (ckpts,) = ckptr.checkpoints.values()  # the step checkpoints
+    states = [c.ctx_state["store"] for c in ckpts]
     assert len(states) == len(SEEN) == 102
     for got, want in zip(states, SEEN, strict=True):
         assert got == want
@@ -76,8 +76,8 @@ async def test_the_incremental_split_decodes_like_the_whole_state_encoding() -> 
     await ckptr.run()
     codec, splitter = JsonCodec(), StateSplitter()
     stored: dict[str, bytes] = {}
-    (ckpts,) = ckptr.checkpoints.values()
-    for ckpt in ckpts:
+    (run_id,) = ckptr.runs
+    for ckpt in ckptr.filter_checkpoints(run_id=run_id, include_start=True):
         state = ckptr.codec.decode_state(ckpt.ctx_state)
         snap = {k: state.get(k) for k in ("store", "queues", "in_progress", "collect_buffers",
                                            "accepted_events", "event_log", "pending_input",
@@ -108,7 +108,7 @@ async def test_a_big_value_beside_a_changing_counter_is_stored_once(store: str) 
     report = ckptr.storage_report()
     assert report["checkpoints"] == 23
     assert 1_000_000 < report["bytes"] < 1_100_000
-    last = ckptr.filter_checkpoints()[-1]
+    last = ckptr.last_checkpoint(next(iter(ckptr.runs)))
     assert last.ctx_state["store"] == {"document": "d" * 1_000_000, "counter": 20}
 
 
@@ -140,7 +140,7 @@ async def test_blobs_pruned_behind_a_running_run_are_stored_again(store: str) ->
         await ckptr.run()
     finally:
         PRUNER = None
-    last = ckptr.filter_checkpoints()[-1]
+    last = ckptr.last_checkpoint(next(iter(ckptr.runs)))
     items = last.ctx_state["store"]["items"]
     assert items == [f"{n:04d}" + "z" * 600 for n in range(61)]
     assert "$corrupt" not in repr(last.ctx_state)

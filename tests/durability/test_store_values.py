@@ -47,7 +47,7 @@ async def test_store_keys_named_like_codec_markers_round_trip(any_store: str) ->
     try:
         h = ckptr.run(items=HOSTILE)
         assert await h == HOSTILE
-        after_remember = ckptr.checkpoints[h.run_id][1]
+        after_remember = ckptr.checkpoints[h.run_id][0]
         assert after_remember.problems == []
         assert after_remember.user_state == HOSTILE
         resumed = ckptr.run_from(after_remember)
