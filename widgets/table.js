@@ -174,7 +174,7 @@ function render({ model, el: host }) {
     const total = model.get("total") || 0;
     const all = model.get("total_all") || 0;
     const page = model.get("page") || 0;
-    const size = model.get("page_size") || 50;
+    const size = model.get("page_size") || 100;
     const n = (model.get("rows") || []).length;
     const first = total ? page * size + 1 : 0;
     const filtered = total !== all;

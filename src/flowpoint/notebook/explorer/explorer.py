@@ -45,7 +45,7 @@ class CheckpointExplorer(w.VBox):
     """
 
     def __init__(self, checkpointer: WorkflowCheckpointer, *,
-                 run_ids: Iterable[str] | str | None = None, page_size: int = 50) -> None:
+                 run_ids: Iterable[str] | str | None = None, page_size: int = 100) -> None:
         super().__init__()
         self.add_class("fp-explorer")
         self.checkpointer = checkpointer

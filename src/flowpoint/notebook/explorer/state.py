@@ -25,7 +25,7 @@ class ExplorerState(traitlets.HasTraits):
     sort = traitlets.Unicode("")  # a table column key; "" = run order (newest first)
     descending = traitlets.Bool(True)
     page = traitlets.Int(0)
-    page_size = traitlets.Int(50)
+    page_size = traitlets.Int(100)
     mode = traitlets.Unicode("detail")
     show_all = traitlets.Bool(False)  # diff: show runtime bookkeeping too
     breakpoints = traitlets.List(traitlets.Unicode())  # steps new runs pause before

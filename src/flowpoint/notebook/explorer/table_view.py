@@ -33,7 +33,7 @@ class TableView(anywidget.AnyWidget):
     sort = traitlets.Unicode("").tag(sync=True)
     descending = traitlets.Bool(True).tag(sync=True)
     page = traitlets.Int(0).tag(sync=True)
-    page_size = traitlets.Int(50).tag(sync=True)
+    page_size = traitlets.Int(100).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
     total_all = traitlets.Int(0).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
