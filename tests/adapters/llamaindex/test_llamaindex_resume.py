@@ -184,3 +184,17 @@ async def test_fan_out_resumed_mid_way_processes_each_item_exactly_once():
     assert await asyncio.wait_for(resumed, 20) == [n * n for n in range(8)]
     assert PROCESSED == {n: 1 for n in range(8)}  # across both runs
     assert "split" not in RAN[1:]
+
+
+async def test_resume_after_a_step_that_returned_nothing_delivers_what_it_sent():
+    ckptr = WorkflowCheckpointer(workflow=FanFlow(timeout=30), store="memory")
+    handler = ckptr.run(count=4)
+    assert await handler == [0, 1, 4, 9]
+    split = step_ckpt(ckptr, handler.run_id, "split")
+    assert split.output_event is None
+    with pytest.raises(InvalidEdit, match="returned no event"):
+        ckptr.run_from(split, output_event={"n": 1})
+    PROCESSED.clear()
+    RAN.clear()
+    assert await asyncio.wait_for(ckptr.run_from(split), 20) == [0, 1, 4, 9]
+    assert PROCESSED == {n: 1 for n in range(4)} and "split" not in RAN

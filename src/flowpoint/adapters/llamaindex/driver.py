@@ -19,7 +19,13 @@ from workflows.runtime.types.ticks import TickPublishEvent
 from ...checkpoints.codec import UnknownEvent
 from ...checkpoints.drivers import Launch, Resume
 from ...checkpoints.restore import check_raw_state
-from ...errors import CorruptCheckpoint, FlowpointError, InvalidEdit, UnknownEventType
+from ...errors import (
+    CorruptCheckpoint,
+    FlowpointError,
+    InvalidEdit,
+    UnknownEventType,
+    UnsupportedWorkflow,
+)
 from .handler import RunHandler
 from .runtime import RunWatch, basic_runtime_of, checkpoint_runtime
 from .snapshot import state_model, store_state
@@ -34,6 +40,10 @@ class LlamaIndexDriver:
 
     def __init__(self, workflow: Any) -> None:
         check_version()
+        if basic_runtime_of(workflow.runtime) is None:
+            raise UnsupportedWorkflow(
+                f"{type(workflow).__name__} runs on {type(workflow.runtime).__name__}; flowpoint "
+                f"checkpoints llama-index-workflows' basic asyncio runtime (the default)")
         self.workflow = workflow
         self._registry: TypeRegistry | None = None
 
@@ -137,6 +147,10 @@ class LlamaIndexDriver:
         edited: dict[str, Any] = {}
         output = original
         if output_event is not None:
+            if original is None:
+                raise InvalidEdit(f"step {ckpt.last_completed_step!r} returned no event at "
+                                  f"checkpoint {short}, so there is no output event to edit; "
+                                  f"resume without output_event=, or edit the state")
             output = edited_event(original, output_event)
             context["deliveries"] = self._with_output(context.get("deliveries", []),
                                                       raw.get("output_delivery"), output,
