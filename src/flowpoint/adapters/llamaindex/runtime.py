@@ -31,7 +31,7 @@ from .version import SUPPORTED, installed_version
 
 
 class RunWatch:
-    """What one checkpointed run records: its journal, the pending prompt, step timings."""
+    """One checkpointed run: the control loop it reads, its open prompt, its checkpoints."""
 
     def __init__(self, recorder: Any, registry: TypeRegistry, is_enabled: Any,
                  pending_input: Any = None) -> None:

@@ -118,7 +118,7 @@ def edited_event(original: Any, edit: Any) -> Any:
                               f"(or a dict of its fields)")
         data = event_fields(edit)
     elif isinstance(edit, dict):
-        open_fields = cls.__name__ == "StartEvent" or issubclass(cls, DictState)
+        open_fields = any(c.__name__ == "StartEvent" for c in cls.__mro__)  # takes any kwargs
         unknown = sorted(set(edit) - set(cls.model_fields) - set(event_fields(original)))
         if unknown and not open_fields:
             raise InvalidEdit(f"{cls.__name__} has no field(s) {unknown}; its fields are "
