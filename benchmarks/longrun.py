@@ -37,6 +37,7 @@ def _peak_rss_bytes() -> int:
 async def _run(steps: int, item_bytes: int, store: str | None) -> dict[str, Any]:
     stamps: list[float] = []
     flow = AppendFlow(timeout=None)
+    cpu0 = time.process_time()
     if store is None:
         t0 = time.perf_counter()
         result = await flow.run(steps=steps, item_bytes=item_bytes)
@@ -52,8 +53,9 @@ async def _run(steps: int, item_bytes: int, store: str | None) -> dict[str, Any]
         elapsed = time.perf_counter() - t0
         ckptr.store.close()
     assert result == steps, result
+    cpu = time.process_time() - cpu0
     step_s = [b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)]  # the grow steps
-    return {"seconds": elapsed, "step_s": step_s}
+    return {"seconds": elapsed, "cpu_s": cpu, "step_s": step_s}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,9 +58,9 @@ def run_length(s: Settings) -> Section:
     ratio = whole = added = None
     if isinstance(fp, dict):
         first, last = medians(fp["step_s"], 100)
-        ratio, whole = last / first, fp["seconds"]
+        ratio, whole = last / first, fp["cpu_s"]
         rows.append((f"flowpoint SQLite, {steps:,} steps", us(first), us(last), f"{ratio:.2f}x",
-                     f"{whole:,.1f}"))
+                     f"{fp['seconds']:,.1f}", f"{whole:,.1f}"))
         if isinstance(bare, dict):
             added = fp["rss_peak"] - bare["rss_peak"]
     else:
@@ -70,20 +70,21 @@ def run_length(s: Settings) -> Section:
     if isinstance(short, dict):
         first, last, short_ratio = _ends(short["step_s"])
         rows.append((f"flowpoint SQLite, {SHORT_STEPS} steps (steps 5-14 vs last 10)", us(first),
-                     us(last), f"{short_ratio:.2f}x", f"{short['seconds']:,.2f}"))
+                     us(last), f"{short_ratio:.2f}x", f"{short['seconds']:,.2f}",
+                     f"{short['cpu_s']:,.2f}"))
     try:
         lg = _langgraph_steps(os.path.join(s.workdir, "lg-long.db"), SHORT_STEPS)
         first, last, lg_ratio = _ends(lg)
         rows.append((f"LangGraph SqliteSaver, {SHORT_STEPS} steps (same)", us(first), us(last),
-                     f"{lg_ratio:.2f}x", f"{sum(lg):,.2f}"))
+                     f"{lg_ratio:.2f}x", f"{sum(lg):,.2f}", "-"))
     except Unavailable as exc:
         rows.append(("LangGraph SqliteSaver", f"not available: {exc}"))
     peer = f"{lg_ratio:.2f}x at {SHORT_STEPS} steps" if lg_ratio else "-"
     targets.append(Target(f"1. last 100 / first 100 steps ({steps:,}-step run, 2 KB/step)",
                           ratio, RATIO_TARGET, "x", peer=peer,
                           profile=_profile_tail(url, steps)))
-    targets.append(Target(f"1. whole {steps:,}-step run", whole, WHOLE_RUN_TARGET_S, "s",
-                          peer="stores the whole list per step (quadratic)"))
+    targets.append(Target(f"1. whole {steps:,}-step run (CPU time)", whole, WHOLE_RUN_TARGET_S,
+                          "s", peer="stores the whole list per step (quadratic)"))
     rss_rows = []
     if isinstance(bare, dict) and isinstance(fp, dict):
         rss_rows = [("without a checkpointer", nbytes(bare["rss_peak"]), "-"),
@@ -91,9 +92,11 @@ def run_length(s: Settings) -> Section:
     targets.append(Target(f"7. RSS added by checkpoints, {steps:,}-step run", added, RSS_TARGET,
                           "B"))
     text = table(f"1. Time per step over a run that appends {ITEM_BYTES:,} B per step",
-                 ["run", "first us/step", "last us/step", "last/first", "whole run s"], rows,
-                 [f"targets: last 100 / first 100 <= {RATIO_TARGET}x; whole run < "
+                 ["run", "first us/step", "last us/step", "last/first", "wall s", "CPU s"], rows,
+                 [f"targets: last 100 / first 100 <= {RATIO_TARGET}x (medians); whole run < "
                   f"{WHOLE_RUN_TARGET_S:g} s; each run in a fresh process",
+                  "the whole-run verdict uses the run's CPU time: on this shared machine the "
+                  "wall time mostly measures the other processes (load average in the header)",
                   "step time = time between consecutive checkpoints (runtime + checkpoint)"])
     text += "\n" + table(f"7. Peak RSS of the {steps:,}-step run (fresh processes)",
                          ["run", "peak RSS bytes", "added"], rss_rows or [("-", "n/a", "-")],

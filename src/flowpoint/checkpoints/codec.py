@@ -79,8 +79,9 @@ class JsonCodec:
             "collect_buffers": small({s: {k: [event(e) for e in evs] for k, evs in b.items()}
                                       for s, b in state["collect_buffers"].items()}, work),
             "accepted_events": splitter.list(("accepted",), state["accepted_events"], _same,
-                                             _always, work),
-            "event_log": splitter.list(("event_log",), state["event_log"], event, _always, work),
+                                             _always, work, append_only=True),
+            "event_log": splitter.list(("event_log",), state["event_log"], event, _always, work,
+                                       append_only=True),
             "pending_input": small(event(state["pending_input"]), work),
             "is_running": state["is_running"],
             **(extra or {}),

@@ -121,7 +121,7 @@ class Recorder:
     def _record(self, runner: Runner, step: str | None, input_event: Event | None,
                 output_event: Event | None, duration_s: float | None,
                 metadata: dict[str, Any], paused_before: str | None = None) -> None:
-        snapshot = runner.ctx.snapshot()
+        snapshot = runner.ctx.snapshot(live_logs=self._splitter is not None)
         if isinstance(output_event, StopEvent) or paused_before is not None:
             snapshot["is_running"] = False  # the run ends (or pauses) right after this checkpoint
         extra = {"paused_before": paused_before} if paused_before is not None else None

@@ -169,8 +169,12 @@ class Context:
         return self._runner is not None and not self._runner.finished
 
     # --- snapshot / restore ----------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """The run's state as plain data (events stay Event objects; the codec encodes them)."""
+    def snapshot(self, live_logs: bool = False) -> dict[str, Any]:
+        """The run's state as plain data (events stay Event objects; the codec encodes them).
+
+        ``live_logs``: the event log and accepted-events list themselves rather than copies,
+        for a caller that reads them at once (copying a long log costs more than encoding it).
+        """
         runner = self._runner
         queues = runner.queued_events() if runner else {}
         in_progress = runner.in_progress_events() if runner else {}
@@ -179,8 +183,8 @@ class Context:
             "queues": queues,
             "in_progress": in_progress,
             "collect_buffers": {s: {k: list(v) for k, v in b.items()} for s, b in self._collect.items()},
-            "accepted_events": list(self._accepted),
-            "event_log": list(self._event_log),
+            "accepted_events": self._accepted if live_logs else list(self._accepted),
+            "event_log": self._event_log if live_logs else list(self._event_log),
             "pending_input": runner.pending_input if runner else None,
             "is_running": self.is_running,
         }

@@ -93,14 +93,17 @@ class ChunkedList:
         self._nodes: dict[tuple[int, int], Any] = {}
 
     def encode(self, items: Sequence[Any], to_json: Callable[[Any], Any],
-               frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str]) -> Any:
+               frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str],
+               append_only: bool = False) -> Any:
         """The reference for ``items`` (or the items, when small); new blobs go to ``blobs``
-        and the older ones the reference relies on to ``touched``."""
+        and the older ones the reference relies on to ``touched``. ``append_only``: the list is
+        only ever appended to (the runtime's own logs), so checking its last known item suffices."""
         n = len(self._src)
-        if n and (len(items) < n or items[:n] != self._src):
+        if n and (len(items) < n or (items[n - 1] is not self._src[-1] if append_only
+                                     else not self._starts(items))):
             self._src, self._hashes, self._nodes = [], [], {}
             n = 0
-        hashes = list(self._hashes)
+        hashes = self._hashes  # a copy only once a chunk cannot be kept
         caching = True
         part: list[bytes] = []
         size, start = 0, n
@@ -111,12 +114,13 @@ class ChunkedList:
             if len(part) < CHUNK and size < CHUNK_BYTES:
                 continue
             digest = _put(b"[" + b",".join(part) + b"]", blobs)
-            hashes.append(digest)
             if caching and all(map(frozen, items[start : i + 1])):
                 self._hashes.append(digest)
                 self._src.extend(items[start : i + 1])
             else:
-                caching = False
+                if caching:
+                    hashes, caching = list(self._hashes), False
+                hashes.append(digest)
             part, size, start = [], 0, i + 1
         if not hashes and len(part) <= CHUNK and size <= BLOB_MIN:
             return json.loads(b"[" + b",".join(part) + b"]") if part else []
@@ -124,6 +128,16 @@ class ChunkedList:
         if part:
             entries.append(_put(b"[" + b",".join(part) + b"]", blobs))
         return {CHUNKS: entries}
+
+    def _starts(self, items: Sequence[Any]) -> bool:
+        """Whether ``items`` still starts with the kept items. Comparing whole lists stays on
+        pointers for identical items, where slicing ``items`` would touch every item."""
+        n = len(self._src)
+        self._src.extend(items[n:])
+        try:
+            return self._src == items
+        finally:
+            del self._src[n:]
 
     def _entries(self, hashes: list[str], blobs: Blobs, touched: set[str]) -> list[Any]:
         if len(hashes) <= FLAT:

@@ -44,12 +44,13 @@ class StateSplitter:
         self._stored.clear()
 
     def list(self, key: Any, items: Sequence[Any], to_json: ToJson,
-             frozen: Callable[[Any], bool], work: SplitPass) -> Any:
-        """The manifest piece of a list; ``frozen(item)`` says an item can never change."""
+             frozen: Callable[[Any], bool], work: SplitPass, append_only: bool = False) -> Any:
+        """The manifest piece of a list; ``frozen(item)`` says an item can never change,
+        ``append_only`` that the list is only ever appended to (see ChunkedList.encode)."""
         chunks = self._lists.get(key)
         if chunks is None:
             chunks = self._lists[key] = ChunkedList()
-        return chunks.encode(items, to_json, frozen, work.blobs, work.touched)
+        return chunks.encode(items, to_json, frozen, work.blobs, work.touched, append_only)
 
     def value(self, key: Any, value: Any, to_json: ToJson, work: SplitPass) -> Any:
         """The manifest piece of any other value; a string seen before costs nothing."""
