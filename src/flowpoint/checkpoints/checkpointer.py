@@ -63,13 +63,17 @@ class WorkflowCheckpointer:
     adapter serves (a llama-index-workflows 2.x ``workflows.Workflow``), used as it is.
     ``store``: None (``$FLOWPOINT_STORE`` or ``./.flowpoint/checkpoints.db``), a URL, ``"memory"``
     or a store object. ``serializer``: ``"json"`` (safe default) or ``"pickle"`` (trusted only).
+    ``durability``: ``"process"`` (default; a checkpoint survives a crash of the process) or
+    ``"power"`` (fsynced before the step's output is dispatched; survives an OS crash or power
+    loss).
     """
 
     #: How stored events are decoded: None for flowpoint's registry, else the driver's classes.
     _decode: Callable[[Any], Any] | None = None
 
     def __init__(self, workflow: Workflow | Any, store: str | CheckpointStore | None = None,
-                 serializer: str = "json", checkpoint_steps: Iterable[str] | None = None) -> None:
+                 serializer: str = "json", checkpoint_steps: Iterable[str] | None = None,
+                 durability: str | None = None) -> None:
         self._driver = driver_for(workflow)
         self._decode = None if self._driver.native else self._driver.decode_event
         self._workflow = workflow
@@ -80,7 +84,7 @@ class WorkflowCheckpointer:
         self._handlers: dict[str, WorkflowHandler] = {}
         self._listeners: list[Callable[[str, str, Any], None]] = []
         spec = store if store is not None else self._driver.default_store()
-        self.store: CheckpointStore = open_store(spec)
+        self.store: CheckpointStore = open_store(spec, durability)
         try:
             self._mark_stale_runs()
         except BaseException:

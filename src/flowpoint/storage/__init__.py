@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .base import CheckpointStore
+from .durability import DURABILITY_LEVELS, check_durability
 from .memory import MemoryStore
 from .records import RUN_STATUSES, CheckpointQuery, CheckpointRecord, RunRecord
 from .sql import SQLStore
@@ -20,6 +21,7 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):")  # two letters at least: C:
 
 __all__ = [
     "DEFAULT_STORE",
+    "DURABILITY_LEVELS",
     "RUN_STATUSES",
     "CheckpointQuery",
     "CheckpointRecord",
@@ -31,9 +33,15 @@ __all__ = [
 ]
 
 
-def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None) -> CheckpointStore:
+def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
+               durability: str | None = None) -> CheckpointStore:
     """A store from a spec: None ($FLOWPOINT_STORE or ./.flowpoint/checkpoints.db), "memory",
-    a URL, a path to a .db/.sqlite file, or a store object (returned as is)."""
+    a URL, a path to a .db/.sqlite file, or a store object (returned as is).
+
+    ``durability``: "process" (default: a committed checkpoint survives a process crash) or
+    "power" (also an OS crash or power loss: fsync before each output is dispatched).
+    """
+    level = check_durability(durability or "process")
     if spec is None:
         spec = os.environ.get(STORE_ENV) or DEFAULT_STORE
     if isinstance(spec, os.PathLike):
@@ -41,9 +49,12 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None) -> 
     if isinstance(spec, str):
         text = spec.strip()
         if text == "memory":
+            if level != "process":
+                raise StoreError(f"the memory store cannot give durability={level!r} (it lives "
+                                 "in this process); use a SQLite file or PostgreSQL")
             return MemoryStore()
         if "://" in text:
-            return SQLStore(text)
+            return SQLStore(text, durability=level)
         scheme = _SCHEME.match(text)
         if scheme:
             raise StoreError(
@@ -53,13 +64,17 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None) -> 
                 "postgresql+psycopg://user:password@host/dbname, or a path ending in .db or .sqlite"
             )
         if text.lower().endswith(_FILE_SUFFIXES):
-            return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}")
+            return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}", durability=level)
         raise StoreError(
             f"cannot open a store from {mask_url(text)!r}; give 'memory', a URL "
             "(sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/dbname), "
             "a path ending in .db or .sqlite, or a CheckpointStore"
         )
     if isinstance(spec, CheckpointStore):
+        if durability is not None and getattr(spec, "durability", "process") != level:
+            raise StoreError(f"the store given was opened with durability="
+                             f"{getattr(spec, 'durability', 'process')!r}, not {level!r}; open it "
+                             f"with open_store(url, durability={level!r}) instead")
         return spec
     raise StoreError(
         f"cannot open a store from a {type(spec).__name__}; give 'memory', a URL, "

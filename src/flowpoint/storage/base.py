@@ -29,7 +29,8 @@ class CheckpointStore(Protocol):
         """Runs, oldest first, optionally restricted."""
 
     def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
-        """Commit a checkpoint (and set its run's heartbeat_at) before returning."""
+        """Commit a checkpoint before returning, renewing its run's heartbeat_at (SQL stores do
+        that at most every few seconds, not on every checkpoint)."""
 
     def get_checkpoint(self, id_or_prefix: str) -> CheckpointRecord:
         """The checkpoint with this id or unique id prefix, with its ctx_state, read in one

@@ -95,6 +95,7 @@ class MemoryStore:
     url = "memory"
     read_only = False
     accepts_encoded_state = True  # takes a state split by the run (EncodedState)
+    durability = "process"  # nothing outlives the process
 
     def __init__(self) -> None:
         self._lock = threading.RLock()

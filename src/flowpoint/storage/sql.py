@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
+from .durability import apply_durability, check_durability
 from .records import (
     LIVE_STATUSES,
     SORT_KEYS,
@@ -64,6 +65,7 @@ from .sqlschema import (
 from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 _BATCH = 500
+HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
 _RECORD_COLUMNS = [
     _C.id, _C.run_id, _C.seq, _C.step, _C.input_type, _C.output_type, _C.input_event,
@@ -197,13 +199,18 @@ class SQLStore:
     """A CheckpointStore in one SQL database; every write is one committed transaction."""
 
     accepts_encoded_state = True  # takes a state split by the run (EncodedState)
+    _beats: dict[str, float]  # run id -> heartbeat_at last written by this store
 
-    def __init__(self, url: str, read_only: bool | None = None) -> None:
+    def __init__(self, url: str, read_only: bool | None = None,
+                 durability: str = "process") -> None:
         """Open (creating or migrating if needed) the store at ``url``.
 
         ``read_only``: True opens without ever writing; None (default) does so only when the
         SQLite file cannot be written (a read-only filesystem or file), with a warning saying so.
+        ``durability``: "process" (default) or "power" (fsync before returning from each write;
+        see flowpoint.storage.durability).
         """
+        self.durability = check_durability(durability)
         self._url = parse_url(url)
         self.url = self._url.render_as_string(hide_password=True)
         self._is_sqlite = self._url.get_backend_name() == "sqlite"
@@ -214,7 +221,9 @@ class SQLStore:
                 warnings.warn(f"{reason}: opened the store read-only", stacklevel=2)
                 read_only = True
         self.read_only = bool(read_only)
+        self._beats = {}
         self._engine = make_engine(self._url, self.read_only)
+        apply_durability(self._engine, self.durability)
         insert = (sqlite if self._is_sqlite else postgresql).insert
         self._writer = Writer(self._engine, self.url, [
             ("blobs", insert(blobs).on_conflict_do_nothing(index_elements=["hash"])),
@@ -319,7 +328,9 @@ class SQLStore:
     def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
         row, new_blobs = checkpoint_row(ckpt)
         split = ckpt.encoded_state
-        heartbeat = {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at}
+        last_beat = self._beats.get(ckpt.run_id)
+        due = last_beat is None or not 0 <= ckpt.created_at - last_beat < HEARTBEAT_EVERY_S
+        heartbeat = {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at} if due else None
         try:
             try:
                 self._writer.put(new_blobs, row, heartbeat, split.refs if split else frozenset())
@@ -328,6 +339,10 @@ class SQLStore:
                 self._writer.put(new_blobs, row, heartbeat, frozenset())
         except Duplicate:
             raise StoreError(self._why_rejected(ckpt)) from None
+        if due:
+            if len(self._beats) > 4096:
+                self._beats.clear()
+            self._beats[ckpt.run_id] = ckpt.created_at
 
     def _why_rejected(self, ckpt: CheckpointRecord) -> str:
         with self._read() as conn:

@@ -20,6 +20,7 @@ from sqlalchemy.sql import ClauseElement
 
 from ..errors import StoreError
 from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
+from .sqlschema import checkpoints
 
 WAL_CHECKPOINT_EVERY = 256
 TRUNCATE_WAIT_S = 2.0
@@ -29,6 +30,38 @@ _IDLE_EXIT_S = 30.0
 
 class Duplicate(Exception):
     """A write broke a uniqueness or foreign-key rule (the caller explains which)."""
+
+
+_SQLITE_UPSERT_BLOB = (
+    "INSERT INTO flowpoint_blobs (hash, data, size) VALUES (?, ?, ?) ON CONFLICT (hash) DO UPDATE"
+    " SET data = excluded.data, size = excluded.size WHERE flowpoint_blobs.data IS NOT excluded.data"
+)
+_PG_TYPES = {"INTEGER": "integer", "FLOAT": "double precision", "TEXT": "text"}
+
+
+def _pg_put_statement(cols: tuple[str, ...], types: Mapping[str, str]) -> str:
+    values = ", ".join(f"%(c_{c})s::{_PG_TYPES.get(types.get(c, 'TEXT'), 'text')}" for c in cols)
+    return (
+        "WITH new_blobs AS (INSERT INTO flowpoint_blobs (hash, data, size) "
+        "SELECT * FROM unnest(%(b_hash)s::text[], %(b_data)s::text[], %(b_size)s::integer[]) "
+        "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, size = EXCLUDED.size "
+        "WHERE flowpoint_blobs.data IS DISTINCT FROM EXCLUDED.data RETURNING 1), "
+        "beat AS (UPDATE flowpoint_runs SET heartbeat_at = %(hb_at)s::double precision "
+        "WHERE %(beat)s AND run_id = %(hb_run)s::text RETURNING 1) "
+        f"INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) SELECT {values} "
+        "WHERE (SELECT count(*) FROM flowpoint_blobs WHERE hash = ANY(%(refs)s::text[])) "
+        "= %(n_refs)s"
+    )
+
+
+def _idle(raw: Any) -> bool:
+    """A psycopg connection with no transaction open (so autocommit may be switched on)."""
+    try:
+        from psycopg import pq
+
+        return bool(raw.info.transaction_status == pq.TransactionStatus.IDLE)
+    except Exception:
+        return False
 
 
 class MissingBlobs(Exception):
@@ -143,6 +176,8 @@ class Writer:
         self._conn: Connection | None = None
         self._pid = os.getpid()
         self._prepared = {name: _Prepared(stmt, engine) for name, stmt in fast}
+        self._pg_put_sql: dict[tuple[str, ...], str] = {}
+        self._column_types = {c.name: type(c.type).__name__.upper() for c in checkpoints.columns}
         self._commits = 0
         self._wal = _WalCheckpointer(engine) if self._sqlite else None
 
@@ -234,8 +269,9 @@ class Writer:
         return found
 
     @contextmanager
-    def _raw(self) -> Iterator[Any]:
-        """One transaction on the writer's driver cursor, committed on exit."""
+    def _raw(self, autocommit: bool = False) -> Iterator[Any]:
+        """One transaction on the writer's driver cursor, committed on exit; ``autocommit``
+        (PostgreSQL): each statement is its own transaction, saving the COMMIT round trip."""
         self._refuse_if_read_only()
         with self._lock:
             conn = self._connection()
@@ -245,11 +281,15 @@ class Writer:
                 self._drop_if_broken()
                 raise StoreError(f"write to {self._url} failed: {exc}") from exc
             cur = raw.cursor()
+            single = autocommit and not self._sqlite and _idle(raw)
             try:
                 if self._sqlite:
                     cur.execute("BEGIN IMMEDIATE")
+                if single:
+                    raw.autocommit = True
                 yield cur
-                raw.commit()
+                if not single:
+                    raw.commit()
             except BaseException as exc:
                 self._rollback(conn, raw)
                 if isinstance(exc, self._dbapi_errors.IntegrityError):
@@ -259,39 +299,56 @@ class Writer:
                 raise
             finally:
                 cur.close()
+                if single:
+                    raw.autocommit = False
             self._committed()
 
     def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
             refs: frozenset[str] = frozenset()) -> None:
-        """Insert the blobs not stored yet, the checkpoint row, and the run heartbeat, atomically.
+        """Insert the blobs not stored yet, the checkpoint row, and (unless ``heartbeat`` is
+        None) the run heartbeat, atomically.
 
         A stored blob is reused only if its data is the data its hash names; a damaged or forged
-        one is overwritten with the right data, so no later checkpoint reads it. ``refs``: blobs
-        that earlier checkpoints of the same run stored (and so checked) and this one refers to
-        without sending them; MissingBlobs, nothing written, if one is gone. On PostgreSQL they
-        are locked against garbage collection.
+        one is overwritten with the right data (one upsert, no read), so no later checkpoint reads
+        it. ``refs``: blobs that earlier checkpoints of the same run stored (and so checked) and
+        this one refers to without sending them; MissingBlobs, and no checkpoint written, if one
+        is gone. On PostgreSQL all of it is one statement: one round trip per checkpoint.
         """
+        if not self._sqlite:
+            self._put_in_one_statement(blobs, row, heartbeat, refs)
+            return
         with self._raw() as cur:
             if refs and len(self._present(cur, list(refs))) < len(refs):
                 raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
             if blobs:
-                stored = self._existing(cur, list(blobs))
-                new = [{"hash": h, "data": d.decode(), "size": len(d)}
-                       for h, d in blobs.items() if h not in stored]
-                bad = [{"hash": h, "data": blobs[h].decode(), "size": len(blobs[h])}
-                       for h, data in stored.items()
-                       if data.encode("utf-8", "surrogatepass") != blobs[h]]
-                if new:
-                    stmt = self._prepared["blobs"]
-                    cur.executemany(stmt.sql, [stmt.params(v) for v in new])
-                if bad:
-                    mark = "?" if self._sqlite else "%s"
-                    cur.executemany(f"UPDATE flowpoint_blobs SET data = {mark}, size = {mark} "
-                                    f"WHERE hash = {mark}",
-                                    [(v["data"], v["size"], v["hash"]) for v in bad])
-            for name, values in (("checkpoint", row), ("heartbeat", heartbeat)):
-                stmt = self._prepared[name]
-                cur.execute(stmt.sql, stmt.params(values))
+                cur.executemany(_SQLITE_UPSERT_BLOB, [(h, d.decode(), len(d))
+                                                      for h, d in blobs.items()])
+            stmt = self._prepared["checkpoint"]
+            cur.execute(stmt.sql, stmt.params(row))
+            if heartbeat is not None:
+                stmt = self._prepared["heartbeat"]
+                cur.execute(stmt.sql, stmt.params(heartbeat))
+
+    def _put_in_one_statement(self, blobs: Mapping[str, bytes], row: Mapping[str, Any],
+                              heartbeat: Any, refs: frozenset[str]) -> None:
+        """PostgreSQL: blobs upserted and heartbeat renewed in CTEs of the checkpoint's INSERT,
+        which inserts only if every blob in ``refs`` is still there; run in autocommit, the
+        statement is its own transaction. While garbage collection holds its table lock the
+        statement waits, then sees what it deleted."""
+        cols = tuple(row)
+        sql = self._pg_put_sql.get(cols)
+        if sql is None:
+            sql = self._pg_put_sql[cols] = _pg_put_statement(cols, self._column_types)
+        params = {f"c_{k}": v for k, v in row.items()}
+        params.update(
+            b_hash=list(blobs), b_data=[d.decode() for d in blobs.values()],
+            b_size=[len(d) for d in blobs.values()], refs=list(refs), n_refs=len(refs),
+            beat=heartbeat is not None, hb_run=(heartbeat or {}).get("hb_run"),
+            hb_at=(heartbeat or {}).get("hb_at"))
+        with self._raw(autocommit=True) as cur:
+            cur.execute(sql, params)
+            if cur.rowcount != 1:
+                raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
 
     def execute(self, key: Any, make: Callable[[], ClauseElement], values: Mapping[str, Any]) -> int:
         """Run one statement (compiled once per ``key``) in its own transaction; its rowcount."""
