@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    LargeBinary,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     false,
     func,
@@ -127,7 +129,8 @@ def _contains(col: Any, needle: str, sqlite_dialect: bool) -> Any:
     (a Python call per value)."""
     if not sqlite_dialect:
         return func.lower(col).contains(needle, autoescape=True)
-    other = or_(col.op("GLOB")(literal("*[^ -~]*")), col.op("GLOB")(literal("*\\u*")))
+    other = or_(func.length(col) != func.length(cast(col, LargeBinary)),  # not all ASCII
+                func.instr(col, literal("\\u")) > 0)
     folded = case((other, func.flowpoint_fold(col)), else_=col)
     return folded.contains(needle, autoescape=True)
 
