@@ -4,8 +4,8 @@ Fills a SQLite saver with real runs of an 8-node LangGraph chain (10 checkpoints
 input, __start__ and one per node), then times, side by side in one process:
 
 - LangGraph's own read of the same history: ``get_state_history`` over every thread;
-- ``WorkflowCheckpointer(workflow=graph)`` and the explorer's data (runs + checkpoint list);
-- building the whole ``CheckpointExplorer`` widget (timeline, table, detail of the newest);
+- ``WorkflowCheckpointer(workflow=graph)`` reading every run and checkpoint;
+- building the whole ``CheckpointExplorer`` widget (timeline, table page, detail);
 - refreshing it with nothing new in the saver (the scan is reused), and after one more thread;
 - ``to_dataframe()`` over every checkpoint.
 
@@ -65,7 +65,6 @@ def main(threads: int = 1000) -> dict[str, float]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     from flowpoint import WorkflowCheckpointer
-    from flowpoint.notebook import explorer_data
     from flowpoint.notebook.explorer import CheckpointExplorer
 
     path = Path(tempfile.mkdtemp()) / "langgraph.db"
@@ -91,20 +90,20 @@ def main(threads: int = 1000) -> dict[str, float]:
 
     def open_data() -> int:
         ckptr = WorkflowCheckpointer(workflow=chain_graph(saver))
-        loaded = explorer_data.load(ckptr, max_runs=threads, run_ids=None)
-        return len(loaded.records)
+        assert len(ckptr.runs) == threads
+        return ckptr.store.count_checkpoints()
 
-    figures["checkpointer + explorer data (cold scan)"], n = _timed(open_data)
+    figures["checkpointer + every run and checkpoint (cold scan)"], n = _timed(open_data)
     assert n == total
 
     ckptr = WorkflowCheckpointer(workflow=graph)
     explorers: list[Any] = []
 
     def open_widget() -> int:
-        ckptr.store.invalidate()
-        ex = CheckpointExplorer(ckptr, max_runs=threads)
+        ckptr.store.invalidate(full=True)
+        ex = CheckpointExplorer(ckptr)
         explorers.append(ex)
-        return len(ex._loaded.records)
+        return ex.table.total_all
 
     figures["CheckpointExplorer widget (cold scan)"], n = _timed(open_widget)
     assert n == total

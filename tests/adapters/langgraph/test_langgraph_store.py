@@ -7,6 +7,7 @@ from lg_graphs import failing_builder, joke_builder, thread
 
 from flowpoint import CheckpointNotFound, StoreError, WorkflowCheckpointer, diff
 from flowpoint.adapters.langgraph import GraphInput, LangGraphStore, NodeWrites
+from flowpoint.storage import CheckpointQuery
 
 
 def _invoke(graph, thread, **inputs):
@@ -101,3 +102,60 @@ def test_store_is_read_only_and_sees_new_checkpoints(saver):
     with pytest.raises(StoreError, match="read-only"):
         store.put_checkpoint(store.get_checkpoint(store.list_checkpoints()[0].id))
     assert store.storage_report()["threads"] == 2
+
+
+def test_later_reads_pick_up_new_turns_answers_and_deleted_threads(saver):
+    from langgraph.types import Command
+    from lg_graphs import review_builder
+
+    jokes = joke_builder().compile(checkpointer=saver)
+    reviews = review_builder().compile(checkpointer=saver)
+    _invoke(jokes, "t1", topic="x")
+    reviews.invoke({"draft": "essay"}, {"configurable": {"thread_id": "r1"}})
+    ckptr = WorkflowCheckpointer(workflow=jokes)
+    assert ckptr.get_run("r1").status == "waiting"
+    assert len(ckptr.checkpoints["t1"]) == 5
+    _invoke(jokes, "t1", topic="y")  # a second turn on the same thread
+    turn = ckptr.checkpoints["t1"]
+    assert len(turn) == 10 and turn[5].is_start and turn[5].parent_id == turn[4].id_
+    reviews.invoke(Command(resume="fine"), {"configurable": {"thread_id": "r1"}})
+    assert ckptr.get_run("r1").status == "completed"
+    assert ckptr.get_run("r1").result["verdict"] == "fine"
+    saver.delete_thread("t1")
+    ckptr.store.invalidate(full=True)
+    assert list(ckptr.runs) == ["r1"]
+
+
+def test_listings_sort_by_table_columns(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    _invoke(graph, "t2", topic="y")
+    store = WorkflowCheckpointer(workflow=graph).store
+    by_step = store.list_checkpoints(CheckpointQuery(sort="step"))
+    steps = [r.step for r in by_step]
+    assert steps[:2] == [None, None] and steps[2:] == sorted(steps[2:])
+    newest = store.list_checkpoints(CheckpointQuery(sort="created_at", descending=True), limit=1)
+    assert newest[0].run_id == "t2" and newest[0].seq == 4
+    with pytest.raises(ValueError, match="cannot sort"):
+        store.list_checkpoints(CheckpointQuery(sort="nonsense"))
+
+
+def test_magics_work_on_a_langgraph_checkpointer(saver):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    graph = joke_builder().compile(checkpointer=saver)
+    _invoke(graph, "t1", topic="x")
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "flowpoint")
+    try:
+        ip.user_ns["lg"] = ckptr
+        table = ip.run_line_magic("checkpoints", "lg --step write_joke")
+        assert list(table["run_id"]) == ["t1"] and list(table["step"]) == ["write_joke"]
+        assert list(ip.run_line_magic("runs", "lg")["status"]) == ["completed"]
+        a, b = ckptr.checkpoints["t1"][2:4]
+        changes = ip.run_line_magic("ckpt_diff", f"{a.id_} {b.id_} --ckptr lg")
+        assert "ctx_state.store.joke" in changes.paths("added")
+    finally:
+        ip.run_line_magic("unload_ext", "flowpoint")
+        ip.reset(new_session=False)

@@ -195,6 +195,9 @@ def branches(nodes: Iterable[Node]) -> list[Branch]:
     for n in nodes:
         by_thread.setdefault(n.thread_id, []).append(n)
     out: list[Branch] = []
+    for thread_items in by_thread.values():
+        for n in thread_items:
+            n.children = []
     for thread_id, items in by_thread.items():
         items.sort(key=lambda n: n.id)
         by_id = {n.id: n for n in items}

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
-from ...storage.records import CheckpointQuery, CheckpointRecord, RunRecord
+from ...storage.records import SORT_KEYS, CheckpointQuery, CheckpointRecord, RunRecord
 from .history import (
     EDITED_META,
     ORIGIN_META,
@@ -44,20 +44,36 @@ def _type_ok(wanted: tuple[str, ...], key: str | None) -> bool:
 class _Index:
     """One scan of the saver: branches as runs, nodes by checkpoint id, records in run order."""
 
-    def __init__(self, branch_list: list[Branch], runs: dict[str, RunRecord]) -> None:
+    def __init__(self, branch_list: list[Branch], runs: dict[str, RunRecord],
+                 records: dict[str, CheckpointRecord]) -> None:
         self.branches = {b.run_id: b for b in branch_list}
         self.runs = runs
         self.nodes: dict[str, Node] = {n.id: n for b in branch_list for n in b.nodes}
         order = sorted(branch_list, key=lambda b: (runs[b.run_id].started_at, b.run_id))
         self.ordered: list[Node] = [n for b in order for n in b.nodes]
-        self._records: dict[str, CheckpointRecord] = {}
+        self._records = records  # kept across scans: a stored checkpoint never changes
         self._texts: dict[str, str] = {}
+        self._rows: dict[str, tuple[Any, ...]] = {}
+        #: Filtered, ordered checkpoints by (query, live statuses): one scan answers a page,
+        #: its count and the lanes of an explorer refresh without filtering again.
+        self.selected: dict[Any, list[Node]] = {}
 
     def record(self, node: Node) -> CheckpointRecord:
         rec = self._records.get(node.id)
         if rec is None:
             rec = self._records[node.id] = record_of(node, with_state=False)
         return rec
+
+    def row(self, node: Node) -> tuple[Any, ...]:
+        """The checkpoint's columns of a table row (its run's are added per read)."""
+        row = self._rows.get(node.id)
+        if row is None:
+            rec = self.record(node)
+            row = self._rows[node.id] = (
+                rec.id, rec.run_id, rec.seq, rec.step, rec.input_type, rec.output_type,
+                rec.created_at, rec.step_duration_s, json.dumps(rec.metadata, default=str),
+                rec.parent_id)
+        return row
 
     def text(self, node: Node) -> str:
         text = self._texts.get(node.id)
@@ -87,6 +103,8 @@ class LangGraphStore:
         self._lock = threading.RLock()
         self._index: _Index | None = None
         self._signal: Any = None
+        self._dirty = False
+        self._records: dict[str, CheckpointRecord] = {}
         self._has_next: dict[str, bool] = {}
         self._live: dict[str, RunRecord] = {}
 
@@ -95,36 +113,83 @@ class LangGraphStore:
 
     # --- reading the saver ----------------------------------------------------------------------
     def _newest(self) -> Any:
-        if type(self.saver).__name__ not in _ORDERED_SAVERS:
+        """What changes whenever the saver gains data (None: no cheap way to tell)."""
+        kind = type(self.saver).__name__
+        conn = getattr(self.saver, "conn", None)
+        if kind == "SqliteSaver" and conn is not None:
+            # The connection's own writes and other connections' commits, without a query
+            # over the checkpoints (the graph writes through this same connection).
+            with self.saver.lock:
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                return ("sqlite", conn.total_changes, version)
+        if kind not in _ORDERED_SAVERS:
             return None
         for tup in self.reader.list(None, limit=1):
             return tup.config["configurable"].get("checkpoint_id")
         return ""
 
-    def invalidate(self) -> None:
-        """Forget the last scan (the next read scans the saver again)."""
+    def invalidate(self, full: bool = False) -> None:
+        """Read the saver again at the next access: what is new (and the pending writes of
+        unfinished threads), or with ``full`` everything (e.g. after ``delete_thread``)."""
         with self._lock:
-            self._index = None
+            self._dirty = True
+            if full:
+                self._index = None
 
     def index(self) -> _Index:
-        """The current scan, rebuilt when the saver has a newer checkpoint."""
+        """The current scan: rebuilt when forced, extended by what the saver holds that is new."""
         with self._lock:
             signal = self._newest()
-            if self._index is None or signal is None or signal != self._signal:
-                self._index = self._scan()
-                self._signal = signal
+            if self._index is None or signal is None:
+                self._index = self._scan(self._full_read())
+            elif signal != self._signal or self._dirty:
+                self._index = self._scan(self._new_read(self._index))
+            self._signal, self._dirty = signal, False
             return self._index
 
-    def _scan(self) -> _Index:
+    def _read(self, limit_to_new: set[str] | None) -> list[Node]:
+        """Checkpoints from ``reader.list(None)``, newest first; with ``limit_to_new``, only
+        those newer than the first already known one (the saver lists by id, newest first)."""
+        out = []
+        listing = self.reader.list(None)
         try:
-            tuples = list(self.reader.list(None))
+            for tup in listing:
+                node = node_of(tup)
+                if node is None:
+                    continue
+                if limit_to_new is not None and node.id in limit_to_new:
+                    break
+                out.append(node)
         except Exception as exc:
             raise StoreError(f"cannot list the checkpoints of {self.url}: "
                              f"{type(exc).__name__}: {exc}") from exc
-        nodes = [n for n in (node_of(t) for t in tuples) if n is not None]
-        found = branches(nodes)
+        finally:
+            close = getattr(listing, "close", None)  # a saver holds its lock while listing
+            if close is not None:
+                close()
+        return out
+
+    def _full_read(self) -> dict[str, Node]:
+        self._records = {}
+        return {n.id: n for n in self._read(None)}
+
+    def _new_read(self, index: _Index) -> dict[str, Node]:
+        nodes = dict(index.nodes)
+        for n in self._read(set(nodes)):
+            nodes[n.id] = n
+        for run_id, branch in index.branches.items():  # writes may arrive without a checkpoint
+            if index.runs[run_id].status in ("completed", "failed"):
+                continue
+            fresh = self.reader.get_tuple(branch.tip.config())
+            node = node_of(fresh) if fresh is not None else None
+            if node is not None:
+                nodes[node.id] = node
+        return nodes
+
+    def _scan(self, nodes: dict[str, Node]) -> _Index:
+        found = branches(nodes.values())
         runs = {b.run_id: self._run(b) for b in found}
-        return _Index(found, runs)
+        return _Index(found, runs, self._records)
 
     def _finished(self, node: Node) -> bool:
         """True if nothing runs after ``node`` (the graph reached its end)."""
@@ -191,7 +256,7 @@ class LangGraphStore:
         """Note a run started here (LangGraph writes its checkpoints; this tracks its status)."""
         with self._lock:
             self._live[run.run_id] = run
-            self._index = None
+            self._dirty = True
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Status changes of a run started here; the saver stays as LangGraph wrote it."""
@@ -200,7 +265,7 @@ class LangGraphStore:
             if live is not None:
                 known = {k: v for k, v in fields.items() if k in RunRecord.__dataclass_fields__}
                 self._live[run_id] = replace(live, **known)
-            self._index = None
+            self._dirty = True
 
     def get_run(self, run_id: str) -> RunRecord | None:
         return self._merged(self.index()).get(run_id)
@@ -240,6 +305,14 @@ class LangGraphStore:
         index = self.index()
         q = query or CheckpointQuery()
         runs = self._merged(index)
+        key = (q, tuple(sorted((r, live.status) for r, live in self._live.items())))
+        hit = index.selected.get(key)
+        if hit is None:
+            hit = index.selected[key] = self._filter(index, q, runs)
+        return index, hit
+
+    def _filter(self, index: _Index, q: CheckpointQuery,
+                runs: dict[str, RunRecord]) -> list[Node]:
         needle = q.text.lower() if q.text else None
         out = []
         for n in index.ordered:
@@ -268,7 +341,29 @@ class LangGraphStore:
             out.append(n)
         if q.descending:
             out.reverse()
-        return index, out
+        if q.sort is not None:
+            out.sort(key=self._sort_key(q.sort, index, runs), reverse=q.descending)
+        return out
+
+    @staticmethod
+    def _sort_key(key: str, index: _Index, runs: dict[str, RunRecord]) -> Any:
+        """Order like the SQL stores: missing values first ascending, then by value."""
+        if key not in SORT_KEYS:
+            raise ValueError(f"cannot sort by {key!r}; sort keys: {', '.join(SORT_KEYS)}")
+
+        def value(n: Node) -> tuple[bool, Any]:
+            if key in ("status", "workflow"):
+                v: Any = getattr(runs[n.run_id], key)
+            elif key == "error":
+                err = runs[n.run_id].error
+                v = err.get("message") if isinstance(err, dict) else None
+            elif key == "metadata":
+                v = json.dumps(index.record(n).metadata, sort_keys=True, default=str)
+            else:
+                v = getattr(index.record(n), "step" if key == "step" else key)
+            return (v is not None, v if v is not None else 0)
+
+        return value
 
     @staticmethod
     def _page(items: list[Any], limit: int | None, offset: int) -> list[Any]:
@@ -287,13 +382,16 @@ class LangGraphStore:
                    offset: int = 0) -> list[tuple[Any, ...]]:
         index, nodes = self._select(query)
         runs = self._merged(index)
+        tails = {}
         rows = []
         for n in self._page(nodes, limit, offset):
-            rec, run = index.record(n), runs[n.run_id]
-            rows.append((rec.id, rec.run_id, rec.seq, rec.step, rec.input_type, rec.output_type,
-                         rec.created_at, rec.step_duration_s, json.dumps(rec.metadata, default=str),
-                         rec.parent_id, run.status, run.workflow, run.origin_checkpoint_id,
-                         json.dumps(run.edited) if run.edited is not None else None))
+            tail = tails.get(n.run_id)
+            if tail is None:
+                run = runs[n.run_id]
+                tail = tails[n.run_id] = (run.status, run.workflow, run.origin_checkpoint_id,
+                                          json.dumps(run.edited) if run.edited is not None
+                                          else None)
+            rows.append(index.row(n) + tail)
         return rows
 
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
