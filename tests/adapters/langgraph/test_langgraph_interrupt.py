@@ -74,3 +74,16 @@ async def test_the_explorer_shows_the_prompt_and_sends_the_answer(saver, explore
     assert ckptr.get_run("r1").status == "completed"
     assert graph.get_state(CONFIG).values["verdict"] == "ship it"
     assert "completed run r1" in ex.status.value
+
+
+async def test_a_waiting_run_streams_its_prompt(saver):
+    from flowpoint import InputRequiredEvent
+
+    ckptr = WorkflowCheckpointer(workflow=review_builder().compile(checkpointer=saver))
+    handler = ckptr.run(draft="memo")
+    async for ev in handler.stream_events():
+        if isinstance(ev, InputRequiredEvent):
+            assert ev.prefix == "Publish 'draft of memo'?"
+            break
+    ckptr.respond(handler.run_id, "ok")
+    assert (await handler)["verdict"] == "ok"

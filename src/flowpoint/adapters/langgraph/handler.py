@@ -75,8 +75,8 @@ class LangGraphHandler:
                 self.prompts = interrupts
                 self.status = "waiting"
                 self._status("waiting")
-                self._emit(InputRequiredEvent(prefix="\n".join(prompt_text(plain(i))
-                                                               for i in interrupts)))
+                self._emit(InputRequiredEvent(prefix="\n".join(
+                    prompt_text(plain(getattr(i, "value", i))) for i in interrupts)))
                 assert self._answers is not None
                 answer = await self._answers.get()
                 self.prompts = []
