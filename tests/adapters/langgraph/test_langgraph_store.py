@@ -114,9 +114,9 @@ def test_later_reads_pick_up_new_turns_answers_and_deleted_threads(saver):
     reviews.invoke({"draft": "essay"}, {"configurable": {"thread_id": "r1"}})
     ckptr = WorkflowCheckpointer(workflow=jokes)
     assert ckptr.get_run("r1").status == "waiting"
-    assert len(ckptr.checkpoints["t1"]) == 5
+    assert len(thread(ckptr, "t1")) == 5
     _invoke(jokes, "t1", topic="y")  # a second turn on the same thread
-    turn = ckptr.checkpoints["t1"]
+    turn = thread(ckptr, "t1")
     assert len(turn) == 10 and turn[5].is_start and turn[5].parent_id == turn[4].id_
     reviews.invoke(Command(resume="fine"), {"configurable": {"thread_id": "r1"}})
     assert ckptr.get_run("r1").status == "completed"
@@ -153,7 +153,7 @@ def test_magics_work_on_a_langgraph_checkpointer(saver):
         table = ip.run_line_magic("checkpoints", "lg --step write_joke")
         assert list(table["run_id"]) == ["t1"] and list(table["step"]) == ["write_joke"]
         assert list(ip.run_line_magic("runs", "lg")["status"]) == ["completed"]
-        a, b = ckptr.checkpoints["t1"][2:4]
+        a, b = thread(ckptr, "t1")[2:4]
         changes = ip.run_line_magic("ckpt_diff", f"{a.id_} {b.id_} --ckptr lg")
         assert "ctx_state.store.joke" in changes.paths("added")
     finally:
