@@ -190,3 +190,20 @@ def test_text_search_ignores_case_of_data_and_needle(store):
         ctx_state={"store": {}}, created_at=1.0))
     assert [r.id for r in store.list_checkpoints(Q(text="loud noise"))] == ["c90"]
     assert [r.id for r in store.list_checkpoints(Q(text="SHOUT"))] == ["c90"]
+
+
+def test_text_search_finds_state_values_kept_in_blobs(store):
+    store.put_run(RunRecord(run_id="rb", workflow="w", status="completed", started_at=1.0))
+    big = {"store": {"essay": "x" * 3000 + " Needle Two", "items": [f"item {i}" for i in range(100)]
+                     + ["needle three"]}, "queues": {}}
+    store.put_checkpoint(CheckpointRecord(
+        id="cb", run_id="rb", seq=0, step=None, input_type=None, output_type=None,
+        input_event=None, output_event=None, ctx_state=big, created_at=1.0))
+    store.put_checkpoint(CheckpointRecord(
+        id="cc", run_id="rb", seq=1, step="s", input_type=None, output_type=None,
+        input_event=None, output_event=None, ctx_state={"store": {"essay": "short"}},
+        created_at=2.0))
+    assert [r.id for r in store.list_checkpoints(Q(text="needle two"))] == ["cb"]
+    assert store.count_checkpoints(Q(text="NEEDLE THREE")) == 1
+    assert store.table_page(Q(text="needle"), limit=5)[1] == 1
+    assert store.count_checkpoints(Q(text="needle four")) == 0

@@ -36,6 +36,7 @@ from .rows import (
 )
 
 Row = dict[str, Any]
+MAX_TEXT_REFS = 200  # blob hashes a text search follows into the content-addressed state
 
 
 def _type_matches(values: tuple[str, ...], key: Any, name: Any) -> bool:
@@ -72,7 +73,8 @@ def _matches(q: CheckpointQuery, needles: tuple[str, tuple[str, ...]] | None, ro
         plain, in_json = needles
         return any(plain in fold(row[c] or "") for c in PLAIN_TEXT_COLUMNS) or any(
             needle in fold(row[c] or "") for c in JSON_TEXT_COLUMNS for needle in in_json
-        ) or any(needle in fold(run[c] or "") for c in RUN_TEXT_COLUMNS for needle in in_json)
+        ) or any(needle in fold(run[c] or "") for c in RUN_TEXT_COLUMNS for needle in in_json
+                 ) or any(h in (row["state_manifest"] or "") for h in q.state_refs or ())
     return True
 
 
@@ -185,6 +187,8 @@ class MemoryStore:
     def _select(self, query: CheckpointQuery | None) -> list[Row]:
         q = query or CheckpointQuery()
         needles = None if q.text is None else text_needles(q.text)
+        if needles is not None and q.state_refs is None:
+            q = replace(q, state_refs=self._text_refs(needles[1]))
         rows = [
             r for r in self._ckpts.values() if _matches(q, needles, r, self._runs[r["run_id"]])
         ]
@@ -195,6 +199,16 @@ class MemoryStore:
         if q.sort is not None:
             rows.sort(key=_sort_key(q.sort, self._runs), reverse=q.descending)
         return rows
+
+    def _text_refs(self, in_json: tuple[str, ...]) -> tuple[str, ...]:
+        """Hashes of the blobs holding the text and of the blobs referring to them (as SQL)."""
+        texts = {h: b.decode() if isinstance(b, bytes) else str(b) for h, b in self._blobs.items()}
+        level = {h for h, t in texts.items() if any(n in fold(t) for n in in_json)}
+        found: set[str] = set()
+        while level and len(found) < MAX_TEXT_REFS:
+            found |= level
+            level = {h for h, t in texts.items() if any(x in t for x in level)} - found
+        return tuple(sorted(found))[:MAX_TEXT_REFS]
 
     def _page(self, query: CheckpointQuery | None, limit: int | None, offset: int) -> list[Row]:
         rows = self._select(query)[offset:]

@@ -93,5 +93,6 @@ class CheckpointQuery:
     created_after: float | None = None
     created_before: float | None = None
     descending: bool = False  # order by (run started_at, run_id, seq); newest first if True
+    state_refs: tuple[str, ...] | None = None  # set by a store: blobs of state the text is in
     sort: str | None = None  # one of SORT_KEYS to order by first (then run order); descending too
     include_start: bool = True  # False leaves out start checkpoints (step None), as steps=... can't

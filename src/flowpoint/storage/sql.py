@@ -67,6 +67,7 @@ from .sqlschema import (
 from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 _BATCH = 500
+MAX_TEXT_REFS = 200  # blob hashes a text search follows into the content-addressed state
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
 _RECORD_COLUMNS = [
@@ -165,6 +166,8 @@ def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
               for col in JSON_TEXT_COLUMNS for needle in in_json],
             *[_contains(_R[col], needle, sqlite_dialect)
               for col in RUN_TEXT_COLUMNS for needle in in_json],
+            *[func.strpos(_C.state_manifest, h) > 0 if not sqlite_dialect else
+              func.instr(_C.state_manifest, h) > 0 for h in q.state_refs or ()],
         ))
     if q.created_after is not None:
         out.append(_C.created_at >= q.created_after)
@@ -372,6 +375,25 @@ class SQLStore:
                 row = conn.execute(stmt.where(_C.id == found)).first()
             return self._records(conn, [row], with_state=True)[0]
 
+    def _text_refs(self, query: CheckpointQuery | None) -> CheckpointQuery | None:
+        """A text search also finds state values kept in blobs: the hashes of the blobs whose
+        data holds the text, and of the blobs referring to those, up to MAX_TEXT_REFS."""
+        if query is None or query.text is None or query.state_refs is not None:
+            return query
+        _plain, in_json = text_needles(query.text)
+        data = blobs.c.data
+        found: set[str] = set()
+        with self._read() as conn:
+            level = set(conn.execute(select(blobs.c.hash).where(or_(
+                *[_contains(data, n, self._is_sqlite) for n in in_json]))).scalars())
+            while level and len(found) < MAX_TEXT_REFS:
+                found |= level
+                refer = (func.instr(data, h) > 0 if self._is_sqlite else func.strpos(data, h) > 0
+                         for h in sorted(level)[:MAX_TEXT_REFS])
+                level = set(conn.execute(select(blobs.c.hash).where(or_(*refer)))
+                            .scalars()) - found
+        return replace(query, state_refs=tuple(sorted(found))[:MAX_TEXT_REFS])
+
     def list_checkpoints(
         self,
         query: CheckpointQuery | None = None,
@@ -379,6 +401,7 @@ class SQLStore:
         offset: int = 0,
         with_state: bool = False,
     ) -> list[CheckpointRecord]:
+        query = self._text_refs(query)
         columns = _RECORD_COLUMNS + ([_C.state_manifest] if with_state else [])
         stmt = _select_checkpoints(columns, query, limit, offset, self._is_sqlite)
         with self._read() as conn:
@@ -387,6 +410,7 @@ class SQLStore:
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
     ) -> list[tuple[Any, ...]]:
+        query = self._text_refs(query)
         stmt = _select_checkpoints(_TABLE_COLUMNS, query, limit, offset, self._is_sqlite)
         with self._read() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
@@ -397,6 +421,7 @@ class SQLStore:
         for a text search (which reads every row anyway), else by two indexed queries."""
         if query is None or query.text is None:
             return self.table_rows(query, limit, offset), self.count_checkpoints(query)
+        query = self._text_refs(query)
         stmt = _select_checkpoints(_TABLE_COLUMNS + [func.count().over()], query, limit, offset,
                                    self._is_sqlite)
         with self._read() as conn:
@@ -406,6 +431,7 @@ class SQLStore:
         return [], self.count_checkpoints(query)
 
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
+        query = self._text_refs(query)
         stmt = (
             select(func.count())
             .select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
@@ -418,6 +444,7 @@ class SQLStore:
         """The distinct values of one checkpoint column (step, input_type, output_type) or run
         column (status, workflow) among the matching checkpoints, sorted, None first."""
         col = _distinct_column(column)
+        query = self._text_refs(query)
         stmt = (select(col).distinct().select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
                 .where(*_where(query or CheckpointQuery(), self._is_sqlite)))
         with self._read() as conn:
