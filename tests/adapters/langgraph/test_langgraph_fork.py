@@ -104,3 +104,16 @@ def test_a_saver_that_unpickles_is_explored_but_not_run(sqlite_saver):
 def test_a_graph_without_a_checkpointer_is_refused():
     with pytest.raises(UnsupportedWorkflow, match="checkpointer"):
         WorkflowCheckpointer(workflow=joke_builder().compile())
+
+
+async def test_run_from_with_state_edits_sets_channel_values(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _thread(graph, "t1", topic="x")
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    topic = ckptr.filter_checkpoints(run_id="t1", last_completed_step="generate_topic")[0]
+    handler = ckptr.run_from(topic, state={"topic": "owls"})
+    result = await handler
+    assert result["joke"] == "a joke about owls"
+    fork = ckptr.get_run(handler.run_id)
+    assert fork.origin_checkpoint_id == topic.id_
+    assert fork.edited["output_event"]["changes"]["topic"]["after"] == "owls"
