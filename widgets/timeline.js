@@ -684,6 +684,7 @@ function render({ model, el }) {
   const onWheel = (event) => {
     if (!(event.ctrlKey || event.metaKey)) return;
     event.preventDefault();
+    userZoomed = true;
     const factor = Math.exp(-Math.max(-200, Math.min(200, event.deltaY)) * 0.0025);
     setZoom(clampZoom(model.get("zoom")) * factor, viewportAnchor(event.clientX));
   };
@@ -723,8 +724,15 @@ function render({ model, el }) {
     }
   };
 
-  const onZoomIn = () => setZoom(clampZoom(model.get("zoom")) * 1.25, null);
-  const onZoomOut = () => setZoom(clampZoom(model.get("zoom")) / 1.25, null);
+  let userZoomed = false; // until the user zooms, the view follows the width of the notebook
+  const onZoomIn = () => {
+    userZoomed = true;
+    setZoom(clampZoom(model.get("zoom")) * 1.25, null);
+  };
+  const onZoomOut = () => {
+    userZoomed = true;
+    setZoom(clampZoom(model.get("zoom")) / 1.25, null);
+  };
 
   scroller.addEventListener("click", onClick);
   scroller.addEventListener("wheel", onWheel, { passive: false });
@@ -805,10 +813,21 @@ function render({ model, el }) {
   };
   model.on("change:marks", refit);
   model.on("change:x_axis", refit);
+  let lastWidth = 0;
+  const resizer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
+    const width = scroller.clientWidth;
+    if (!width || Math.abs(width - lastWidth) < 2) return;
+    const first = lastWidth === 0;
+    lastWidth = width;
+    if (!first && fitted && !userZoomed && state && state.markCount) fitZoom();
+    drawOverview();
+  });
+  if (resizer) resizer.observe(scroller);
 
   return () => {
     disposed = true;
     clearTimeout(fitTimer);
+    if (resizer) resizer.disconnect();
     model.off("change:marks", refit);
     model.off("change:x_axis", refit);
     btnAxis.removeEventListener("click", onAxis);

@@ -245,6 +245,7 @@ def test_explorer_in_jupyterlab_light_dark_narrow_failure_diff_state_edit_breakp
                               ".getBoundingClientRect().width")
         page.set_viewport_size({"width": int(1500 - (width - 700)), "height": 1700})
         page.wait_for_timeout(500)
+        expect(explorer.locator(".fp-tl-zoom-label")).not_to_have_text("1200%")  # fits again
         layout = page.evaluate(REACHABLE)
         assert 690 <= layout["width"] <= 710, layout
         assert layout["bad"] == [] and layout["overflow"] <= 1, layout
