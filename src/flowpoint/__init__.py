@@ -16,6 +16,7 @@ from .checkpoints import (
 from .errors import (
     AmbiguousCheckpointId,
     CheckpointNotFound,
+    ContextSerdeError,
     CorruptCheckpoint,
     FlowpointError,
     InvalidEdit,
@@ -28,18 +29,25 @@ from .errors import (
     UnknownEventType,
     UnsupportedVersion,
     UnsupportedWorkflow,
+    WorkflowCancelledByUser,
     WorkflowCancelledError,
+    WorkflowConfigurationError,
     WorkflowMismatch,
     WorkflowRuntimeError,
     WorkflowTimeoutError,
     WorkflowValidationError,
 )
 from .runtime import (
+    BaseSerializer,
     ConstantDelayRetryPolicy,
     Context,
+    DictState,
     Event,
     HumanResponseEvent,
     InputRequiredEvent,
+    JsonPickleSerializer,
+    JsonSerializer,
+    PickleSerializer,
     StartEvent,
     StopEvent,
     Workflow,
@@ -51,6 +59,14 @@ from .storage import CheckpointStore, MemoryStore, SQLStore, open_store
 __version__ = "0.1.0"
 
 __all__ = [
+    "WorkflowConfigurationError",
+    "WorkflowCancelledByUser",
+    "PickleSerializer",
+    "JsonSerializer",
+    "JsonPickleSerializer",
+    "DictState",
+    "ContextSerdeError",
+    "BaseSerializer",
     "AmbiguousCheckpointId",
     "CorruptCheckpoint",
     "Change",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from .runtime.context import Context
 from .runtime.events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
@@ -57,9 +58,16 @@ class JokeFlow(Workflow):
 
 
 class ReviewFlow(Workflow):
-    """Drafts a text, asks a human to approve it, then publishes or revises it."""
+    """Drafts a text, asks a human to approve it, then publishes or revises it.
+
+    A person may take a while to answer, so its runs have no time limit (``timeout=None``)
+    instead of the 45 s default.
+    """
 
     llm = FakeLLM()
+
+    def __init__(self, timeout: float | None = None, **kwargs: Any) -> None:
+        super().__init__(timeout=timeout, **kwargs)
 
     @step
     async def draft(self, ev: StartEvent, ctx: Context) -> InputRequiredEvent:

@@ -11,6 +11,10 @@ class WorkflowValidationError(FlowpointError):
     """The workflow's steps do not form a runnable graph (named step, named event type)."""
 
 
+class WorkflowConfigurationError(WorkflowValidationError):
+    """A workflow class is defined or constructed wrongly (e.g. no step takes a StartEvent)."""
+
+
 class WorkflowRuntimeError(FlowpointError):
     """The run loop hit a state it cannot continue from (e.g. an event nobody accepts)."""
 
@@ -21,6 +25,14 @@ class WorkflowTimeoutError(FlowpointError, TimeoutError):
 
 class WorkflowCancelledError(FlowpointError):
     """A run was cancelled through its handler."""
+
+
+class WorkflowCancelledByUser(WorkflowCancelledError):
+    """A run was cancelled on purpose (``handler.cancel_run()``); LlamaIndex's name for it."""
+
+
+class ContextSerdeError(FlowpointError, ValueError):
+    """A context dict (``Context.from_dict``) is of the wrong shape, or cannot be encoded."""
 
 
 class CheckpointNotFound(FlowpointError, KeyError):

@@ -21,6 +21,7 @@ from ..errors import (
 from ..runtime.context import Context
 from ..runtime.events import Event, HumanResponseEvent, StartEvent
 from ..runtime.handler import WorkflowHandler
+from ..runtime.serializers import PickleSerializer
 from ..runtime.workflow import Workflow
 from ..storage import CheckpointStore, open_store
 from ..storage.base import ConditionalRunStore
@@ -73,7 +74,9 @@ class WorkflowCheckpointer:
 
     def __init__(self, workflow: Workflow | Any, store: str | CheckpointStore | None = None,
                  serializer: str = "json", checkpoint_steps: Iterable[str] | None = None,
-                 durability: str | None = None) -> None:
+                 durability: str | None = None, checkpoint_serializer: Any = None) -> None:
+        if checkpoint_serializer is not None:  # LlamaIndex's spelling: a serializer instance
+            serializer = "pickle" if isinstance(checkpoint_serializer, PickleSerializer) else "json"
         self._driver = driver_for(workflow)
         self._decode = None if self._driver.native else self._driver.decode_event
         self._workflow = workflow
@@ -145,7 +148,7 @@ class WorkflowCheckpointer:
             self._no_breakpoints(pause_before)
             return self._launch_driven(
                 self._driver.start(ctx=ctx, start_event=start_event, kwargs=kwargs))
-        ev = start_event if start_event is not None else StartEvent(**kwargs)
+        ev = self._workflow._start_event(start_event, kwargs)
         return self._launch(ev, ctx=ctx, pause_before=breaks)
 
     def run_from(self, checkpoint: Checkpoint | str, output_event: Event | dict | None = None,

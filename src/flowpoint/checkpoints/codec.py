@@ -36,7 +36,8 @@ class JsonCodec:
                      event: Callable[[Event | None], Any] | None = None) -> dict[str, Any]:
         """A snapshot as JSON-able data; ``event`` encodes its events (a caching one is faster)."""
         ev = event or self.encode_event
-        return {
+        typed = {"state_type": state["state_type"]} if state.get("state_type") else {}
+        return {**typed,
             "store": encode_value(dict(state["store"]), "ctx.store"),
             "queues": {s: [ev(e) for e in evs] for s, evs in state["queues"].items()},
             "in_progress": {s: [ev(e) for e in evs] for s, evs in state["in_progress"].items()},

@@ -1,6 +1,6 @@
 """The workflow runtime: events, steps, context, the run loop and its handler."""
 
-from .context import Context, MissingStateKey
+from .context import Context
 from .events import (
     EVENT_REGISTRY,
     Event,
@@ -14,20 +14,28 @@ from .events import (
 from .handler import WorkflowHandler
 from .retry import ConstantDelayRetryPolicy
 from .runner import Runner, RunObserver
+from .serializers import BaseSerializer, JsonPickleSerializer, JsonSerializer, PickleSerializer
+from .state import DictState, MissingStateKey, StateStore
 from .step import step
 from .workflow import Workflow
 
 __all__ = [
     "EVENT_REGISTRY",
+    "BaseSerializer",
     "ConstantDelayRetryPolicy",
     "Context",
+    "DictState",
     "Event",
     "HumanResponseEvent",
     "InputRequiredEvent",
+    "JsonPickleSerializer",
+    "JsonSerializer",
     "MissingStateKey",
+    "PickleSerializer",
     "RunObserver",
     "Runner",
     "StartEvent",
+    "StateStore",
     "StopEvent",
     "Workflow",
     "WorkflowHandler",

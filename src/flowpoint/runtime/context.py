@@ -6,23 +6,23 @@ import asyncio
 import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from ..errors import FlowpointError
 from .events import Event, HumanResponseEvent, event_key
 from .recording import context_recording
+from .state import MissingStateKey, StateStore, lookup_state_type, state_key
 
 if TYPE_CHECKING:
     from .runner import Runner
+    from .serializers import BaseSerializer
+
+__all__ = ["CURRENT", "Context", "Invocation", "MissingStateKey", "Waiter"]
 
 _MISSING = object()
-
-
-class MissingStateKey(FlowpointError, KeyError, ValueError):
-    """``ctx.store.get`` of a key that was never set, with no default given."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+StateT = TypeVar("StateT", bound=BaseModel)
 
 
 @dataclass
@@ -32,6 +32,8 @@ class Invocation:
     step: str
     metadata: dict[str, Any] | None = None
     forced: bool = False
+    held: list[Event] | None = None  # stepwise runs: events the step produced, not dispatched
+    runner: Any = None
 
 
 CURRENT: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
@@ -39,49 +41,52 @@ CURRENT: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar(
 )
 
 
-class StateStore:
-    """The user's key/value state of a run (``ctx.store``); values must be serializable."""
+class Context(Generic[StateT]):
+    """Per-run state: user store, collect buffers, event log; and the run's event plumbing.
 
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = dict(data or {})
+    ``Context[MyState]`` in a step signature gives the run a typed state (``ctx.store.get_state()``).
+    A context can be reused: ``wf.run(ctx=ctx)`` continues with its store.
+    """
 
-    async def get(self, key: str, default: Any = _MISSING) -> Any:
-        """The value of ``key``; ``default`` if given and the key is absent, else an error."""
-        if key in self._data:
-            return self._data[key]
-        if default is not _MISSING:
-            return default
-        raise MissingStateKey(f"key {key!r} not found in the context store; known keys: "
-                              f"{sorted(self._data)}")
-
-    async def set(self, key: str, value: Any) -> None:
-        """Set ``key`` to ``value`` (taken into the next checkpoint)."""
-        self._data[key] = value
-
-    async def delete(self, key: str) -> None:
-        """Remove ``key`` if present."""
-        self._data.pop(key, None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A shallow copy of the whole store."""
-        return dict(self._data)
-
-
-class Context:
-    """Per-run state: user store, collect buffers, event log; and the run's event plumbing."""
-
-    def __init__(self, workflow: Any = None) -> None:
+    def __init__(self, workflow: Any = None, stepwise: bool = False) -> None:
         self.workflow = workflow
-        self.store = StateStore()
+        self.stepwise = stepwise
+        self._store: StateStore | None = None
         self.run_id: str | None = None
         self._collect: dict[str, dict[str, list[Event]]] = {}
         self._event_log: list[Event] = []
         self._accepted: list[list[str]] = []
         self._runner: Runner | None = None
+        self._resume: tuple[dict[str, list[Event]], Event | None] | None = None
 
-    # --- state, the LlamaIndex 0.10 spelling kept for old code -----------------------------
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def store(self) -> StateStore:
+        """The run's state: ``await ctx.store.get(key)`` / ``set`` / ``get_state()`` ..."""
+        if self._store is None:
+            state_type = _declared_state_type(self.workflow)
+            self._store = StateStore.typed(state_type) if state_type else StateStore()
+        return self._store
+
+    @store.setter
+    def store(self, value: StateStore) -> None:
+        self._store = value
+
+    def _adopt_state_type(self, state_type: type[BaseModel] | None) -> None:
+        """Give the store the workflow's typed state, built from its defaults on first use."""
+        if state_type is None:
+            return
+        current = self.store
+        if current.state_type is state_type:
+            return
+        if current.state_type is not None:
+            raise FlowpointError(
+                f"this context holds a {current.state_type.__name__} state; the workflow's steps "
+                f"take Context[{state_type.__name__}]")
+        self._store = StateStore.typed(state_type, current.to_dict())
+
     async def get(self, key: str, default: Any = _MISSING) -> Any:
-        """Same as ``await ctx.store.get(key, default)``."""
+        """Same as ``await ctx.store.get(key, default)`` (the LlamaIndex 0.10 spelling)."""
         return await self.store.get(key, default)
 
     async def set(self, key: str, value: Any) -> None:
@@ -90,14 +95,24 @@ class Context:
 
     # --- events ----------------------------------------------------------------------------
     def send_event(self, ev: Event, step: str | None = None) -> None:
-        """Emit ``ev`` to the steps that accept it (or only to ``step``)."""
+        """Emit ``ev`` to the step that accepts its type (or only to ``step``).
+
+        An event no step accepts is dropped, as upstream; a waiting ``wait_for_event`` may
+        still take it. In a stepwise run, events sent by a step are returned by ``run_step()``.
+        """
         if not isinstance(ev, Event):
             raise TypeError(f"send_event needs an Event, got {type(ev).__name__}")
-        self._require_runner().dispatch(ev, only_step=step)
+        runner = self._require_runner()
+        inv = CURRENT.get()
+        if inv is not None and inv.held is not None and inv.runner is runner:
+            inv.held.append(ev)
+            return
+        runner.call_on_loop(runner.dispatch, ev, step)
 
     def write_event_to_stream(self, ev: Event) -> None:
         """Publish ``ev`` to ``handler.stream_events()`` (progress, prompts) without routing it."""
-        self._require_runner().write_to_stream(ev)
+        runner = self._require_runner()
+        runner.call_on_loop(runner.write_to_stream, ev)
 
     def collect_events(self, ev: Event, expected: Sequence[type[Event]]) -> list[Event] | None:
         """Buffer ``ev``; once one event of each expected type is buffered, return them in order."""
@@ -125,11 +140,11 @@ class Context:
         waiter_event: Event | None = None,
         waiter_id: str | None = None,
         requirements: dict[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> Event:
-        """Wait inside a step for an event of ``event_type`` (optionally matching fields).
-
-        ``waiter_event`` (e.g. an InputRequiredEvent) is written to the stream first.
+        timeout: float | None = 2000,
+    ) -> Any:
+        """Wait inside a step for an event of ``event_type`` whose fields match ``requirements``;
+        other events do not end the wait. ``waiter_event`` (e.g. an InputRequiredEvent) is
+        written to the stream first. ``timeout`` seconds (None: forever) as upstream.
         """
         runner = self._require_runner()
         fut: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
@@ -137,7 +152,11 @@ class Context:
         if waiter_event is not None:
             runner.write_to_stream(waiter_event)
         try:
-            return await asyncio.wait_for(fut, timeout)
+            done, _ = await asyncio.wait({fut}, timeout=timeout)
+            if not done:
+                raise asyncio.TimeoutError(
+                    f"no {event_type.__name__} arrived within {timeout} s (wait_for_event)")
+            return fut.result()
         finally:
             runner.remove_waiter(fut)
 
@@ -164,6 +183,17 @@ class Context:
         return context_recording().filter_checkpoints(self, **filters)
 
     @property
+    def _in_progress(self) -> dict[str, list[Event]]:
+        """Events each step is working on now, by step (LlamaIndex's attribute)."""
+        runner = self._runner
+        return {n: list(evs) for n, evs in runner._in_progress.items()} if runner else {}
+
+    @property
+    def _event_buffers(self) -> dict[str, dict[str, list[Event]]]:
+        """The ``collect_events`` buffers by step, then event type (LlamaIndex's attribute)."""
+        return self._collect
+
+    @property
     def is_running(self) -> bool:
         """True while the run this context belongs to has not ended."""
         return self._runner is not None and not self._runner.finished
@@ -178,8 +208,9 @@ class Context:
         runner = self._runner
         queues = runner.queued_events() if runner else {}
         in_progress = runner.in_progress_events() if runner else {}
-        return {
-            "store": self.store.to_dict(),
+        store = self.store
+        snap = {
+            "store": store.to_dict(),
             "queues": queues,
             "in_progress": in_progress,
             "collect_buffers": {s: {k: list(v) for k, v in b.items()} for s, b in self._collect.items()},
@@ -188,10 +219,30 @@ class Context:
             "pending_input": runner.pending_input if runner else None,
             "is_running": self.is_running,
         }
+        if store.state_type is not None:
+            snap["state_type"] = state_key(store.state_type)
+        return snap
 
     def restore(self, data: dict[str, Any]) -> dict[str, list[Event]]:
-        """Load a snapshot; returns the events to re-queue per step (queued + in progress)."""
-        self.store = StateStore(data.get("store") or {})
+        """Load a snapshot; returns the events to re-queue per step (queued + in progress).
+
+        A typed state is rebuilt only as a model the workflow declares or that is registered,
+        never by importing the name stored with it.
+        """
+        values = data.get("store") or {}
+        key = data.get("state_type")
+        if key:
+            cls = lookup_state_type(str(key), _declared_state_type(self.workflow))
+            if cls is None:
+                from ..errors import ContextSerdeError
+
+                raise ContextSerdeError(
+                    f"the stored context has a typed state {key!r}, but no loaded workflow "
+                    f"declares Context[{str(key).rsplit('.', 1)[-1]}]; define it first")
+            self._store = StateStore.typed(cls, dict(values))
+        else:
+            self._store = StateStore(values)
+            self._adopt_state_type(_declared_state_type(self.workflow))
         self._collect = {s: {k: list(v) for k, v in b.items()}
                          for s, b in (data.get("collect_buffers") or {}).items()}
         self._event_log = list(data.get("event_log") or [])
@@ -202,10 +253,43 @@ class Context:
                 requeue.setdefault(step_name, []).extend(events)
         return requeue
 
+    # --- dict round trip (LlamaIndex's Context.to_dict / from_dict) ---------------------------
+    def to_dict(self, serializer: BaseSerializer | None = None) -> dict[str, Any]:
+        """The whole context as a JSON-able dict: store, queued and in-progress events, buffers.
+
+        ``Context.from_dict(workflow, data)`` in any process rebuilds it; ``wf.run(ctx=...)``
+        then continues a run that was in flight (e.g. waiting for a human).
+        """
+        from .dictform import context_to_dict
+
+        return context_to_dict(self, serializer)
+
+    @classmethod
+    def from_dict(cls, workflow: Any, data: dict[str, Any],
+                  serializer: BaseSerializer | None = None) -> Context[Any]:
+        """A context rebuilt from ``to_dict``'s data, for ``workflow``; raises
+        ``ContextSerdeError`` for data of the wrong shape."""
+        from .dictform import context_from_dict
+
+        return context_from_dict(cls, workflow, data, serializer)
+
     def _require_runner(self) -> Runner:
         if self._runner is None:
             raise FlowpointError("this context is not attached to a running workflow")
         return self._runner
+
+    def __repr__(self) -> str:
+        return f"Context(run_id={self.run_id!r}, running={self.is_running})"
+
+
+def _declared_state_type(workflow: Any) -> type[BaseModel] | None:
+    getter = getattr(workflow, "state_type", None)
+    if getter is None:
+        return None
+    try:
+        return getter()  # type: ignore[no-any-return]
+    except Exception:  # an invalid workflow reports itself when it runs
+        return None
 
 
 @dataclass

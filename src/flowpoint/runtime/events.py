@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -30,15 +31,34 @@ def lookup_event_class(key: str) -> type[Event] | None:
 
 
 class Event(BaseModel):
-    """Base of every event. Extra keyword fields are kept and reachable as attributes."""
+    """Base of every event. Extra keyword fields are kept and reachable as attributes.
+
+    It also reads like a mapping of its extra fields, as LlamaIndex events do: ``ev["k"]``,
+    ``ev["k"] = v``, ``keys()``, ``len(ev)``, iteration, ``to_dict()``. Private attributes
+    (``_name: int = PrivateAttr()``) can be passed to the constructor.
+    """
 
     model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+
+    def __init__(self, **data: Any) -> None:
+        private = {k: data.pop(k) for k in list(data)
+                   if k in (self.__private_attributes__ or {})}
+        super().__init__(**data)
+        for k, v in private.items():
+            setattr(self, k, v)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if not cls.__dict__.get("registry_skip", False):
             EVENT_REGISTRY[event_key(cls)] = cls
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        """The extra (undeclared) fields, LlamaIndex's ``_data``."""
+        if self.__pydantic_extra__ is None:
+            object.__setattr__(self, "__pydantic_extra__", {})
+        return self.__pydantic_extra__  # type: ignore[return-value]
 
     def get(self, key: str, default: Any = None) -> Any:
         """A field or extra value by name, like ``dict.get``."""
@@ -51,8 +71,39 @@ class Event(BaseModel):
             return self.get(key)
         raise KeyError(key)
 
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in type(self).model_fields:
+            setattr(self, key, value)
+        else:
+            self._data[key] = value
+
     def __contains__(self, key: object) -> bool:
         return key in type(self).model_fields or key in (self.__pydantic_extra__ or {})
+
+    def keys(self) -> KeysView[str]:
+        """Names of the extra fields (declared fields are attributes, as upstream)."""
+        return self._data.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """Values of the extra fields."""
+        return self._data.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """``(name, value)`` pairs of the extra fields."""
+        return self._data.items()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self._data)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The extra fields as a dict (a copy)."""
+        return dict(self._data)
 
 
 EVENT_REGISTRY[event_key(Event)] = Event
@@ -66,6 +117,9 @@ class StopEvent(Event):
     """Returning one ends the run; ``result`` becomes the handler's result."""
 
     result: Any = None
+
+    def __init__(self, result: Any = None, **data: Any) -> None:
+        super().__init__(result=result, **data)
 
 
 class InputRequiredEvent(Event):

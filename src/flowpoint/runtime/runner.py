@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..errors import WorkflowCancelledError, WorkflowRuntimeError, WorkflowTimeoutError
+from ..errors import (
+    ContextSerdeError,
+    WorkflowCancelledByUser,
+    WorkflowRuntimeError,
+    WorkflowTimeoutError,
+)
 from .context import CURRENT, Context, Invocation, Waiter
 from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent, event_key
 from .step import StepSpec
@@ -47,8 +55,13 @@ class Runner:
         run_id: str,
         timeout: float | None,
         observer: RunObserver | None = None,
+        stepwise: bool = False,
+        resume_input: Event | None = None,
     ) -> None:
         self.workflow = workflow
+        self.stepwise = stepwise
+        self.resume_input = resume_input  # a prompt a restored run was waiting on
+        self.dropped: str | None = None  # the last event type no step accepted
         self.steps = steps
         self.ctx = ctx
         self.run_id = run_id
@@ -68,6 +81,8 @@ class Runner:
         self._done: asyncio.Future[Any] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._routes = _routes_for(workflow, steps)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
         ctx._runner = self
         ctx.run_id = run_id
 
@@ -80,11 +95,19 @@ class Runner:
 
     # --- routing -----------------------------------------------------------------------------
     def _targets(self, ev_type: type) -> list[str]:
+        """Steps taking exactly this type (as upstream, a step taking ``Base`` gets no ``Child``)."""
         targets = self._routes.get(ev_type)
         if targets is None:
-            targets = [n for n, s in self.steps.items() if issubclass(ev_type, s.accepts)]
+            targets = [n for n, s in self.steps.items() if ev_type in s.accepts]
             self._routes[ev_type] = targets
         return targets
+
+    def call_on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` on the run's loop: at once there, or scheduled from a ``def`` step's thread."""
+        if self._loop is None or self._thread is None or threading.get_ident() == self._thread:
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
 
     def _enqueue(self, name: str, ev: Event) -> None:
         """Queue ``ev`` for step ``name``, starting that step's workers on its first event."""
@@ -93,7 +116,7 @@ class Runner:
             queue = self._queues[name] = asyncio.Queue()
             spec = self.steps[name]
             loop = asyncio.get_running_loop()
-            for _ in range(spec.num_workers):
+            for _ in range(0 if self.stepwise else spec.num_workers):
                 self._workers.append(loop.create_task(self._worker(spec, queue)))
         queue.put_nowait(ev)
         self._queued += 1
@@ -102,6 +125,13 @@ class Runner:
         """Emit an event: the StopEvent ends the run; others go to waiters or step queues."""
         if self.finished:
             return
+        if only_step is not None and only_step not in self.steps:
+            raise WorkflowRuntimeError(f"Step {only_step} does not exist; steps are "
+                                       f"{sorted(self.steps)}")
+        if only_step is not None and type(ev) not in self.steps[only_step].accepts:
+            raise WorkflowRuntimeError(f"Step {only_step} does not accept event of type "
+                                       f"{type(ev)}; it accepts "
+                                       f"{[t.__name__ for t in self.steps[only_step].accepts]}")
         self.ctx._event_log.append(ev)
         if isinstance(ev, StopEvent):
             self._finish(result=ev)
@@ -118,18 +148,9 @@ class Runner:
             self.write_to_stream(ev)
         elif self.pending_input is not None and isinstance(ev, HumanResponseEvent):
             self.pending_input = None
-        if only_step is not None:
-            if only_step not in self.steps:
-                raise WorkflowRuntimeError(f"send_event to unknown step {only_step!r}; "
-                                           f"steps are {sorted(self.steps)}")
-            targets = [only_step]
-        else:
-            targets = self._targets(type(ev))
+        targets = [only_step] if only_step is not None else self._targets(type(ev))
         if not targets and not isinstance(ev, InputRequiredEvent):
-            raise WorkflowRuntimeError(
-                f"no step accepts {type(ev).__name__} ({event_key(type(ev))}); steps accept: "
-                + ", ".join(f"{n}: {[t.__name__ for t in s.accepts]}" for n, s in self.steps.items())
-            )
+            self.dropped = event_key(type(ev))  # no step takes it: dropped, as upstream
         for name in targets:
             self._enqueue(name, ev)
         if targets and self.status == "waiting":
@@ -172,10 +193,31 @@ class Runner:
             self._done.set_result(result)
 
     async def run(self, first_event: Event | None, requeue: dict[str, list[Event]] | None = None) -> Any:
-        """Run until a StopEvent (its ``result`` is returned), an error, timeout or cancel."""
-        loop = asyncio.get_running_loop()
+        """Run until a StopEvent (its ``result`` is returned, or the event itself for a StopEvent
+        subclass), an error, timeout or cancel."""
+        loop = self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
         self._done = loop.create_future()
+        slot = getattr(self.workflow, "_run_slot", None)
+        sem = slot() if slot is not None else None
+        if sem is not None:
+            try:
+                await sem.acquire()
+            except asyncio.CancelledError:
+                self._end("cancelled")
+                raise WorkflowCancelledByUser(f"run {self.run_id} was cancelled") from None
         try:
+            return await self._run(first_event, requeue)
+        finally:
+            if sem is not None:
+                sem.release()
+
+    async def _run(self, first_event: Event | None, requeue: dict[str, list[Event]] | None) -> Any:
+        try:
+            self._adopt_state()
+            if self.resume_input is not None:
+                self.pending_input = self.resume_input
+                self.write_to_stream(self.resume_input)
             for name, events in (requeue or {}).items():
                 for ev in events:
                     self._enqueue(name, ev)
@@ -191,15 +233,16 @@ class Runner:
                 await self._stop_workers()
                 self._end("failed", error=err)
                 raise err from None
-            err = WorkflowTimeoutError(f"run {self.run_id} did not finish within its timeout of "
-                                       f"{self.timeout} s (pass timeout=None to wait forever)")
+            err = WorkflowTimeoutError(f"Operation timed out after {self.timeout} seconds: run "
+                                       f"{self.run_id} did not finish within its timeout (pass "
+                                       f"timeout=None to wait forever)")
             await self._stop_workers()
             self._end("failed", error=err)
             raise err from None
         except asyncio.CancelledError:
             await self._stop_workers()
             self._end("cancelled")
-            raise WorkflowCancelledError(f"run {self.run_id} was cancelled") from None
+            raise WorkflowCancelledByUser(f"run {self.run_id} was cancelled") from None
         except BaseException as exc:
             await self._stop_workers()
             self._end("failed", error=exc)
@@ -208,8 +251,17 @@ class Runner:
         if stop is _PAUSED:
             self._end("paused", before_step=self.paused_before)
             return None
-        self._end("completed", result=stop.result, stop_event=stop)
-        return stop.result
+        result = stop.result if type(stop) is StopEvent else stop
+        self._end("completed", result=result, stop_event=stop)
+        return result
+
+    def _adopt_state(self) -> None:
+        getter = getattr(self.workflow, "state_type", None)
+        try:
+            self.ctx._adopt_state_type(getter() if getter is not None else None)
+        except ContextSerdeError as exc:
+            raise WorkflowRuntimeError(f"Failed to initialize the state of this run: {exc}. Does "
+                                       f"your state define defaults for all fields?") from None
 
     def _end(self, status: str, **info: Any) -> None:
         self.finished = True
@@ -218,72 +270,93 @@ class Runner:
         self.stream.put_nowait(info.get("stop_event") or _END)
 
     async def _stop_workers(self) -> None:
-        workers, self._workers = self._workers, []
-        for t in workers:
-            t.cancel()
-        if workers:
-            await asyncio.gather(*workers, return_exceptions=True)
+        """Cancel every worker and wait for them; cancel again any that swallowed a cancel
+        (``wait_for`` can, when its awaited result arrives in the same tick)."""
+        pending = set(self._workers)
+        self._workers = []
+        while pending:
+            for t in pending:
+                t.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
 
     def _check_idle(self) -> None:
         """A run with no queued or running work and no StopEvent is waiting or stuck."""
-        if self._busy or self._queued or self.finished or self.paused_before is not None:
+        if (self._busy or self._queued or self.finished or self.paused_before is not None
+                or self.stepwise):
             return
         if self.pending_input is not None or self._waiters:
             self._set_status("waiting")
             return
+        dropped = (f"; the last event no step accepts, {self.dropped}, was dropped"
+                   if self.dropped else "")
         self._finish(error=WorkflowRuntimeError(
             f"run {self.run_id} stalled: no step has work left and no StopEvent was returned "
-            f"(a step returned None with nothing else in flight?)"))
+            f"(a step returned None with nothing else in flight?){dropped}"))
+
+    def _bind(self, spec: StepSpec) -> Callable[..., Any]:
+        return (spec.func.__get__(self.workflow, type(self.workflow)) if spec.is_method
+                else spec.func)
 
     async def _worker(self, spec: StepSpec, queue: asyncio.Queue[Event]) -> None:
-        in_progress = self._in_progress[spec.name]
         try:
-            bound: Callable[..., Any] = (spec.func.__get__(self.workflow, type(self.workflow))
-                                         if spec.is_method else spec.func)
+            bound = self._bind(spec)
         except Exception as exc:  # a broken step must fail the run, never hang it
             self._finish(error=exc)
             return
         while True:
             ev = await queue.get()
             self._queued -= 1
-            in_progress.append(ev)
-            self._busy += 1
-            self.ctx._accepted.append([spec.name, event_key(type(ev))])
-            inv = Invocation(spec.name)
-            token = CURRENT.set(inv)
-            kwargs: dict[str, Any] = {spec.event_param: ev}  # type: ignore[dict-item]
-            if spec.ctx_param:
-                kwargs[spec.ctx_param] = self.ctx
-            started = time.perf_counter()
-            try:
-                out = await self._call(spec, bound, kwargs)
-                duration = time.perf_counter() - started
-                self._remove(in_progress, ev)
-                if out is not None and not isinstance(out, Event):
-                    raise WorkflowRuntimeError(f"step {spec.name!r} returned "
-                                               f"{type(out).__name__}, not an Event or None")
-                if self.observer is not None:
-                    self.observer.on_step_done(self, spec.name, ev, out, duration, inv)
-                if out is not None and self.paused_before is None:
-                    self.dispatch(out)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:
-                self._remove(in_progress, ev)
-                if self.failed_step is None:
-                    self.failed_step = spec.name
-                self._finish(error=exc)
-            finally:
-                CURRENT.reset(token)
-                self._busy -= 1
+            await self._execute(spec, bound, ev)
             self._check_idle()
+
+    async def _execute(self, spec: StepSpec, bound: Callable[..., Any], ev: Event,
+                       held: list[Event] | None = None) -> None:
+        """Run one step on one event: bookkeeping, the hook, then dispatch (or hold) its output."""
+        in_progress = self._in_progress[spec.name]
+        in_progress.append(ev)
+        self._busy += 1
+        self.ctx._accepted.append([spec.name, event_key(type(ev))])
+        inv = Invocation(spec.name, held=held, runner=self)
+        token = CURRENT.set(inv)
+        kwargs: dict[str, Any] = {spec.event_param: ev}  # type: ignore[dict-item]
+        if spec.ctx_param:
+            kwargs[spec.ctx_param] = self.ctx
+        for name, _cls, default in spec.services:
+            kwargs[name] = self.workflow.get_service(name, default)
+        started = time.perf_counter()
+        try:
+            out = await self._call(spec, bound, kwargs)
+            duration = time.perf_counter() - started
+            self._remove(in_progress, ev)
+            if out is not None and not isinstance(out, Event):
+                raise WorkflowRuntimeError(f"Step function {spec.name} returned "
+                                           f"{type(out).__name__} instead of an Event instance.")
+            if self.observer is not None:
+                self.observer.on_step_done(self, spec.name, ev, out, duration, inv)
+            if out is not None and held is not None:
+                held.append(out)
+            elif out is not None and self.paused_before is None:
+                self.dispatch(out)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._remove(in_progress, ev)
+            if self.failed_step is None:
+                self.failed_step = spec.name
+            self._finish(error=exc)
+        finally:
+            CURRENT.reset(token)
+            self._busy -= 1
 
     async def _call(self, spec: StepSpec, bound: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         attempts = 0
         first = time.monotonic()
         while True:
             try:
-                return await bound(**kwargs)
+                if spec.is_async:
+                    return await bound(**kwargs)
+                call = functools.partial(contextvars.copy_context().run, bound, **kwargs)
+                return await asyncio.get_running_loop().run_in_executor(None, call)
             except Exception as exc:
                 attempts += 1
                 policy = spec.retry_policy
@@ -291,6 +364,30 @@ class Runner:
                 if delay is None:
                     raise
                 await asyncio.sleep(delay)
+
+    # --- stepwise ------------------------------------------------------------------------------
+    async def run_step(self) -> list[Event] | None:
+        """Run the steps whose events were delivered (one per event, up to each step's workers)
+        and return the events they produced, undelivered; None once the run has ended."""
+        await asyncio.sleep(0)
+        if self._done is None:
+            await asyncio.sleep(0)
+        if self._done is None or self._done.done() or self.finished:
+            if self._done is not None and self._done.done() and self._done.exception():
+                raise self._done.exception()  # type: ignore[misc]
+            return None
+        batch: list[tuple[StepSpec, Event]] = []
+        for name, queue in self._queues.items():
+            spec = self.steps[name]
+            for _ in range(min(spec.num_workers, queue.qsize())):
+                batch.append((spec, queue.get_nowait()))
+                self._queued -= 1
+        helds: list[list[Event]] = [[] for _ in batch]
+        await asyncio.gather(*(self._execute(spec, self._bind(spec), ev, held)
+                               for (spec, ev), held in zip(batch, helds, strict=True)))
+        if self._done.done() and self._done.exception() is not None:
+            raise self._done.exception()  # type: ignore[misc]
+        return [ev for held in helds for ev in held]
 
     @staticmethod
     def _remove(items: list[Event], ev: Event) -> None:
