@@ -85,6 +85,7 @@ class JsonCodec:
                                        append_only=True),
             "pending_input": small(event(state["pending_input"]), work),
             "is_running": state["is_running"],
+            **({"state_type": state["state_type"]} if state.get("state_type") else {}),
             **(extra or {}),
         }
 
