@@ -190,3 +190,36 @@ async def test_streaming_a_run_that_ends_in_a_custom_stop_event_ends():
     events = await asyncio.wait_for(consume(), timeout=5)
     assert isinstance(events[-1], MyStop)
     assert (await handler).outcome == "done with q"
+
+
+class Waiting(Workflow):
+    @step
+    async def go(self, ev: StartEvent, ctx: Context) -> StopEvent:
+        return StopEvent(result=[e.msg for e in ctx._event_log if type(e) is Middle])
+
+    @step
+    async def middle(self, ev: Middle) -> None:
+        return None
+
+
+async def test_a_context_before_its_run_can_be_waited_on_and_sent_to():
+    ctx = Context(Waiting())
+    waiting = asyncio.ensure_future(ctx.wait_for_event(Event, requirements={"msg": "foo"}))
+    await asyncio.sleep(0.01)
+    ctx.send_event(Event(msg="bar"))
+    ctx.send_event(Event(msg="foo"))
+    assert (await asyncio.wait_for(waiting, 2)).msg == "foo"
+    with pytest.raises(WorkflowRuntimeError, match="Step does_not_exist does not exist"):
+        ctx.send_event(Event(), "does_not_exist")
+    with pytest.raises(WorkflowRuntimeError, match="Step middle does not accept event of type"):
+        ctx.send_event(Stray(), "middle")
+
+
+async def test_events_sent_before_a_run_are_delivered_when_it_starts():
+    ctx = Context(Waiting())
+    ctx.send_event(Middle(msg="early"))
+    ctx.write_event_to_stream(Event(msg="note"))
+    handler = Waiting().run(ctx=ctx)
+    streamed = [e async for e in handler.stream_events()]
+    assert await handler == ["early"]
+    assert streamed[0].msg == "note"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from ..errors import FlowpointError
+from ..errors import FlowpointError, WorkflowRuntimeError
 from .events import Event, HumanResponseEvent, event_key
 from .recording import context_recording
 from .state import MissingStateKey, StateStore, lookup_state_type, state_key
@@ -58,6 +58,10 @@ class Context(Generic[StateT]):
         self._accepted: list[list[str]] = []
         self._runner: Runner | None = None
         self._resume: tuple[dict[str, list[Event]], Event | None] | None = None
+        # before any run: events sent, streamed and waited for, handed to the run that starts
+        self._early: list[tuple[Event, str | None]] = []
+        self._early_stream: list[Event] = []
+        self._early_waiters: list[Waiter] = []
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -102,16 +106,38 @@ class Context(Generic[StateT]):
         """
         if not isinstance(ev, Event):
             raise TypeError(f"send_event needs an Event, got {type(ev).__name__}")
-        runner = self._require_runner()
+        runner = self._runner
+        if runner is None:
+            self._send_early(ev, step)
+            return
         inv = CURRENT.get()
         if inv is not None and inv.held is not None and inv.runner is runner:
             inv.held.append(ev)
             return
         runner.call_on_loop(runner.dispatch, ev, step)
 
+    def _send_early(self, ev: Event, step: str | None) -> None:
+        """An event sent before any run: checked, given to a waiter, or kept for the run."""
+        steps = _steps_of(self.workflow)
+        if step is not None and steps is not None:
+            if step not in steps:
+                raise WorkflowRuntimeError(f"Step {step} does not exist; steps are "
+                                           f"{sorted(steps)}")
+            if type(ev) not in steps[step].accepts:
+                raise WorkflowRuntimeError(f"Step {step} does not accept event of type "
+                                           f"{type(ev)}")
+        for w in self._early_waiters:
+            if not w.future.done() and w.matches(ev):
+                w.future.set_result(ev)
+                return
+        self._early.append((ev, step))
+
     def write_event_to_stream(self, ev: Event) -> None:
         """Publish ``ev`` to ``handler.stream_events()`` (progress, prompts) without routing it."""
-        runner = self._require_runner()
+        runner = self._runner
+        if runner is None:
+            self._early_stream.append(ev)
+            return
         runner.call_on_loop(runner.write_to_stream, ev)
 
     def collect_events(self, ev: Event, expected: Sequence[type[Event]]) -> list[Event] | None:
@@ -146,11 +172,14 @@ class Context(Generic[StateT]):
         other events do not end the wait. ``waiter_event`` (e.g. an InputRequiredEvent) is
         written to the stream first. ``timeout`` seconds (None: forever) as upstream.
         """
-        runner = self._require_runner()
+        runner = self._runner
         fut: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
-        runner.add_waiter(event_type, requirements or {}, fut)
+        if runner is not None:
+            runner.add_waiter(event_type, requirements or {}, fut)
+        else:
+            self._early_waiters.append(Waiter(event_type, requirements or {}, fut))
         if waiter_event is not None:
-            runner.write_to_stream(waiter_event)
+            self.write_event_to_stream(waiter_event)
         try:
             done, _ = await asyncio.wait({fut}, timeout=timeout)
             if not done:
@@ -158,7 +187,9 @@ class Context(Generic[StateT]):
                     f"no {event_type.__name__} arrived within {timeout} s (wait_for_event)")
             return fut.result()
         finally:
-            runner.remove_waiter(fut)
+            if self._runner is not None:
+                self._runner.remove_waiter(fut)
+            self._early_waiters = [w for w in self._early_waiters if w.future is not fut]
 
     def checkpoint(self, metadata: dict[str, Any] | None = None) -> None:
         """Take a checkpoint when the current step completes, labelled with ``metadata``.
@@ -187,6 +218,11 @@ class Context(Generic[StateT]):
         """Events each step is working on now, by step (LlamaIndex's attribute)."""
         runner = self._runner
         return {n: list(evs) for n, evs in runner._in_progress.items()} if runner else {}
+
+    @property
+    def _accepted_events(self) -> list[tuple[str, str]]:
+        """(step, event class name) of every event a step took (LlamaIndex's attribute)."""
+        return [(step, key.rsplit(".", 1)[-1]) for step, key in self._accepted]
 
     @property
     def _event_buffers(self) -> dict[str, dict[str, list[Event]]]:
@@ -280,6 +316,13 @@ class Context(Generic[StateT]):
 
     def __repr__(self) -> str:
         return f"Context(run_id={self.run_id!r}, running={self.is_running})"
+
+
+def _steps_of(workflow: Any) -> dict[str, Any] | None:
+    try:
+        return workflow.steps() if workflow is not None else None
+    except Exception:  # an invalid workflow reports itself when it runs
+        return None
 
 
 def _declared_state_type(workflow: Any) -> type[BaseModel] | None:

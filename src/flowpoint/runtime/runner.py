@@ -225,6 +225,7 @@ class Runner:
                 self.observer.on_start_event(self, first_event)
             if first_event is not None and self.paused_before is None:
                 self.dispatch(first_event)
+            self._take_early()
             self._check_idle()
             stop = await asyncio.wait_for(asyncio.shield(self._done), self.timeout)
         except asyncio.TimeoutError:
@@ -254,6 +255,18 @@ class Runner:
         result = stop.result if type(stop) is StopEvent else stop
         self._end("completed", result=result, stop_event=stop)
         return result
+
+    def _take_early(self) -> None:
+        """Hand on what was sent, streamed or awaited on the context before this run began."""
+        ctx = self.ctx
+        streamed, ctx._early_stream = ctx._early_stream, []
+        for ev in streamed:
+            self.write_to_stream(ev)
+        waiters, ctx._early_waiters = ctx._early_waiters, []
+        self._waiters.extend(w for w in waiters if not w.future.done())
+        early, ctx._early = ctx._early, []
+        for ev, step in early:
+            self.dispatch(ev, step)
 
     def _adopt_state(self) -> None:
         getter = getattr(self.workflow, "state_type", None)
@@ -367,27 +380,10 @@ class Runner:
 
     # --- stepwise ------------------------------------------------------------------------------
     async def run_step(self) -> list[Event] | None:
-        """Run the steps whose events were delivered (one per event, up to each step's workers)
-        and return the events they produced, undelivered; None once the run has ended."""
-        await asyncio.sleep(0)
-        if self._done is None:
-            await asyncio.sleep(0)
-        if self._done is None or self._done.done() or self.finished:
-            if self._done is not None and self._done.done() and self._done.exception():
-                raise self._done.exception()  # type: ignore[misc]
-            return None
-        batch: list[tuple[StepSpec, Event]] = []
-        for name, queue in self._queues.items():
-            spec = self.steps[name]
-            for _ in range(min(spec.num_workers, queue.qsize())):
-                batch.append((spec, queue.get_nowait()))
-                self._queued -= 1
-        helds: list[list[Event]] = [[] for _ in batch]
-        await asyncio.gather(*(self._execute(spec, self._bind(spec), ev, held)
-                               for (spec, ev), held in zip(batch, helds, strict=True)))
-        if self._done.done() and self._done.exception() is not None:
-            raise self._done.exception()  # type: ignore[misc]
-        return [ev for held in helds for ev in held]
+        """One round of a stepwise run (see ``stepwise.run_round``)."""
+        from .stepwise import run_round
+
+        return await run_round(self)
 
     @staticmethod
     def _remove(items: list[Event], ev: Event) -> None:

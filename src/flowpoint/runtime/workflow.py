@@ -76,6 +76,7 @@ class Workflow:
         self._slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary())
         self._live: weakref.WeakSet[Runner] = weakref.WeakSet()
+        self._contexts: weakref.WeakSet[Context] = weakref.WeakSet()  # LlamaIndex's attribute
         self.steps()
         error = self._resolved().config_error
         if error is not None:
@@ -300,6 +301,10 @@ class Workflow:
         if live is None:
             live = self._live = weakref.WeakSet()
         live.add(runner)
+        contexts = getattr(self, "_contexts", None)
+        if contexts is None:
+            contexts = self._contexts = weakref.WeakSet()
+        contexts.add(ctx)
         task = loop.create_task(runner.run(first_event, requeue))
         return WorkflowHandler(runner, task)
 
