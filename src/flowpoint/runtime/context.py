@@ -62,6 +62,7 @@ class Context(Generic[StateT]):
         self._early: list[tuple[Event, str | None]] = []
         self._early_stream: list[Event] = []
         self._early_waiters: list[Waiter] = []
+        self._record = True  # wf.run(ctx=ctx) records checkpoints on it (the older API)
 
     # --- state -------------------------------------------------------------------------------
     @property

@@ -86,6 +86,7 @@ def context_from_dict(cls: type[Context[Any]], workflow: Any, data: dict[str, An
         raise ContextSerdeError(f"Error creating a Context instance: the payload cannot be read "
                                 f"({type(exc).__name__}: {exc})") from None
     ctx = cls(workflow, stepwise=bool(data.get("stepwise", False)))
+    ctx._record = False  # it continues a run as upstream 1.x does, without a checkpoint trail
     requeue = ctx.restore(snap)
     pending = snap["pending_input"]
     if snap["is_running"] or requeue or pending is not None:

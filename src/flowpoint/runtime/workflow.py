@@ -209,7 +209,8 @@ class Workflow:
         """Start a run at once and return its handler; ``await`` it for the result.
 
         ``run(ctx=ctx)`` continues with that context's state (and an in-flight run restored by
-        ``Context.from_dict``) and records its checkpoints on it (``ctx.checkpoints``).
+        ``Context.from_dict``); a context of your own also records its checkpoints
+        (``ctx.checkpoints``, the older LlamaIndex API).
         ``stepwise=True``: nothing runs until ``await handler.run_step()``.
         """
         hitl = self._validate()
@@ -217,7 +218,8 @@ class Workflow:
             raise WorkflowRuntimeError("Human-in-the-loop is not supported with stepwise "
                                        "execution; run it normally and answer through the stream")
         ev = self._start_event(start_event, kwargs)
-        recording = registered_recording() if ctx is not None and not stepwise else None
+        recording = (registered_recording() if ctx is not None and ctx._record and not stepwise
+                     else None)
         if recording is not None and ctx is not None:
             return recording.run(self, ctx, ev)
         return self._launch(ev, ctx=ctx, stepwise=stepwise)
