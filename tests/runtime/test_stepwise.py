@@ -12,6 +12,7 @@ from flowpoint import (
     StartEvent,
     StopEvent,
     Workflow,
+    WorkflowHandler,
     WorkflowRuntimeError,
     step,
 )
@@ -161,3 +162,24 @@ async def test_a_stepwise_run_continues_from_its_context_dict():
     assert await resumed.run_step() is None
     assert await resumed == "Workflow completed"
     assert await resumed.ctx.store.get("ran") == ["start_step", "middle_step"]
+
+
+async def test_a_handler_holding_only_a_context():
+    handler = WorkflowHandler()
+    with pytest.raises(ValueError, match="Context is not set!"):
+        async for _ in handler.stream_events():
+            pass
+    with pytest.raises(ValueError, match="Context must be set to run a workflow step-wise!"):
+        await handler.run_step()
+    handler.set_result([])
+    assert str(handler) == "[]" and handler.is_done() and await handler == []
+
+    wf = Line()
+    done = wf.run()
+    await done
+    holder = WorkflowHandler(ctx=Context.from_dict(wf, done.ctx.to_dict()))
+    assert await holder.ctx.store.get("ran") == ["start_step", "middle_step"]
+    with pytest.raises(ValueError, match="stepwise=True"):
+        await holder.run_step()
+    again = wf.run(ctx=holder.ctx)
+    assert await again == "Workflow completed"
