@@ -28,6 +28,8 @@ def test_the_site_builds_strictly_with_the_api_reference(tmp_path: Path):
     api = (site / "api" / "index.html").read_text()
     assert "Resume in a new run from" in api  # WorkflowCheckpointer.run_from's docstring
     assert "CheckpointNotFound" in api and "open_store" in api
+    assert "Path-level differences of checkpoint" in api  # diff(), the function
+    assert "diff_values" not in api and "resolve_step" not in api  # not the modules' insides
     assert (site / "images" / "explorer.png").is_file()
 
 
