@@ -20,6 +20,7 @@ from typing import IO, Any
 from ..errors import FlowpointError
 from ..storage import CheckpointQuery, CheckpointRecord, CheckpointStore, RunRecord
 from ..storage.contentstore import canonical
+from ..storage.records import LIVE_STATUSES
 
 FORMAT = "flowpoint-runs"
 VERSION = 1
@@ -98,6 +99,8 @@ class _Target:
     present: bool
     hashes: dict[str, str] = field(default_factory=dict)
     seqs: set[int] = field(default_factory=set)
+    heartbeat_at: float | None = None
+    live: bool = False
 
 
 def _records(lines: IO[str], on_progress: Callable[[int], None] | None
@@ -141,7 +144,8 @@ class Importer:
         existing = self.store.get_run(run_id)
         if existing is None:
             return _Target(present=False)
-        target = _Target(present=True)
+        target = _Target(present=True, heartbeat_at=existing.heartbeat_at,
+                         live=existing.status in LIVE_STATUSES)
         for rec in _checkpoints(self.store, run_id):
             target.hashes[rec.id] = content_hash(dataclasses.asdict(rec))
             target.seqs.add(rec.seq)
@@ -235,7 +239,10 @@ class Importer:
 
     def _finish(self, run: RunRecord, written: dict[str, str]) -> None:
         """Put back the run's own heartbeat and check that what was written reads back the same."""
-        if not self.targets[run.run_id].present:
+        target = self.targets[run.run_id]
+        if target.present and written and not target.live:
+            self.store.update_run(run.run_id, heartbeat_at=target.heartbeat_at)
+        if not target.present:
             if written:
                 self.store.update_run(run.run_id, heartbeat_at=run.heartbeat_at)
             landed = self.store.get_run(run.run_id)
