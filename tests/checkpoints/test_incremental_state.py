@@ -10,6 +10,7 @@ import pytest
 
 from flowpoint import Context, Event, StartEvent, StopEvent, Workflow, WorkflowCheckpointer, step
 from flowpoint.checkpoints.codec import JsonCodec
+from flowpoint.storage import CheckpointQuery, CheckpointRecord
 from flowpoint.storage.contentstore import join_state, split_state
 from flowpoint.storage.statesplitter import StateSplitter
 
@@ -49,6 +50,14 @@ class Mutating(Workflow):
         await ctx.store.set("count", ev.n)
         SEEN.append(copy.deepcopy(ctx.store.to_dict()))
         return StopEvent(result=ev.n) if ev.n >= 100 else Turn(n=ev.n + 1)
+
+
+async def all_records(ckptr: WorkflowCheckpointer) -> list[CheckpointRecord]:
+    """Run once; every checkpoint of the run (the start one too) with its stored state."""
+    handler = ckptr.run()
+    await handler
+    return ckptr.store.list_checkpoints(CheckpointQuery(run_ids=(handler.run_id,)),
+                                        with_state=True)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -104,7 +113,8 @@ class BigAndCounter(Workflow):
 
 async def test_a_big_value_beside_a_changing_counter_is_stored_once(store: str) -> None:
     ckptr = WorkflowCheckpointer(BigAndCounter(timeout=None), store=store)
-    await ckptr.run()
+    handler = ckptr.run()
+    await handler
     report = ckptr.storage_report()
     assert report["checkpoints"] == 23
     assert 1_000_000 < report["bytes"] < 1_100_000

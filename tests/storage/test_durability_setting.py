@@ -9,7 +9,7 @@ import pytest
 
 from flowpoint import StoreError, WorkflowCheckpointer
 from flowpoint.demo import JokeFlow
-from flowpoint.storage import SQLStore, open_store
+from flowpoint.storage import CheckpointQuery, SQLStore, open_store
 
 SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
@@ -34,12 +34,13 @@ async def test_the_setting_reaches_sqlite_and_checkpoints_are_written(
         tmp_path: Path, durability: str | None, expected: str) -> None:
     ckptr = WorkflowCheckpointer(JokeFlow(timeout=None), store=str(tmp_path / "d.db"),
                                  durability=durability)
-    await ckptr.run(topic="fsync")
+    handler = ckptr.run(topic="fsync")
+    await handler
     store = ckptr.store
     assert isinstance(store, SQLStore) and store.durability == (durability or "process")
     assert synchronous(store) == expected
     assert writer_synchronous(store) == expected
-    assert len(ckptr.filter_checkpoints()) == 3
+    assert store.count_checkpoints(CheckpointQuery(run_ids=(handler.run_id,))) == 3
     store.close()
 
 
