@@ -73,14 +73,12 @@ class JsonCodec:
         manifest = {
             "store": ({"__dict__": [[k, v] for k, v in store.items()]}  # as encode_value escapes
                       if MARKERS.intersection(store) else splitter.mapping(store)),
-            "queues": small({s: [event(e) for e in evs] for s, evs in state["queues"].items()},
-                            work),
-            "in_progress": small({s: [event(e) for e in evs]
-                                  for s, evs in state["in_progress"].items()}, work),
-            "collect_buffers": small({s: {k: [event(e) for e in evs] for k, evs in b.items()}
-                                      for s, b in state["collect_buffers"].items()}, work),
+            "queues": splitter.events(("queues",), state["queues"], event, work),
+            "in_progress": splitter.events(("in_progress",), state["in_progress"], event, work),
+            "collect_buffers": splitter.events(("collect",), state["collect_buffers"], event,
+                                               work),
             "accepted_events": splitter.list(("accepted",), state["accepted_events"], _same,
-                                             _always, work, append_only=True),
+                                             _kept, work, append_only=True),
             "event_log": splitter.list(("event_log",), state["event_log"], event, _always, work,
                                        append_only=True),
             "pending_input": small(event(state["pending_input"]), work),
@@ -145,6 +143,11 @@ def _same(value: Any) -> Any:
 
 
 def _always(_value: Any) -> bool:
+    return True
+
+
+def _kept(_value: Any) -> bool:
+    """Items the runtime never changes, though not events (their bytes are not kept)."""
     return True
 
 

@@ -94,10 +94,13 @@ class ChunkedList:
 
     def encode(self, items: Sequence[Any], to_json: Callable[[Any], Any],
                frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str],
-               append_only: bool = False) -> Any:
+               append_only: bool = False,
+               item_bytes: Callable[[Any, Blobs], bytes] | None = None) -> Any:
         """The reference for ``items`` (or the items, when small); new blobs go to ``blobs``
         and the older ones the reference relies on to ``touched``. ``append_only``: the list is
-        only ever appended to (the runtime's own logs), so checking its last known item suffices."""
+        only ever appended to (the runtime's own logs), so checking its last known item suffices.
+        ``item_bytes(item, blobs)``: the canonical bytes of an item (default: of ``to_json(item)``),
+        for a caller that keeps them."""
         n = len(self._src)
         if n and (len(items) < n or (items[n - 1] is not self._src[-1] if append_only
                                      else not self._starts(items))):
@@ -108,7 +111,8 @@ class ChunkedList:
         part: list[bytes] = []
         size, start = 0, n
         for i in range(n, len(items)):
-            data = _item_bytes(to_json(items[i]), blobs)
+            data = (_item_bytes(to_json(items[i]), blobs) if item_bytes is None
+                    else item_bytes(items[i], blobs))
             part.append(data)
             size += len(data) + 1
             if len(part) < CHUNK and size < CHUNK_BYTES:

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .contentstore import _MARKERS, ESC, Blobs, ChunkedList, _encode
+from .contentstore import _MARKERS, ESC, Blobs, ChunkedList, _encode, _item_bytes
 from .records import EncodedState
 
 ToJson = Callable[[Any], Any]
+
+
+def _always(_value: Any) -> bool:
+    return True
 
 
 class SplitPass:
@@ -36,12 +40,49 @@ class StateSplitter:
         self._lists: dict[Any, ChunkedList] = {}
         self._values: dict[Any, tuple[str, Any, frozenset[str]]] = {}
         self._stored: set[str] = set()
+        self._bytes: dict[int, tuple[Any, bytes]] = {}
 
     def reset(self) -> None:
         """Forget everything: the next checkpoint is encoded whole, with all its blobs."""
         self._lists.clear()
         self._values.clear()
         self._stored.clear()
+        self._bytes.clear()
+
+    def kept_bytes(self, to_json: ToJson) -> Callable[[Any, Blobs], bytes]:
+        """Canonical bytes of immutable items (events), kept by identity: events waiting in
+        queues and buffers are written again at every checkpoint until they are consumed."""
+        cache = self._bytes
+
+        def item_bytes(item: Any, blobs: Blobs) -> bytes:
+            hit = cache.get(id(item))
+            if hit is not None and hit[0] is item:
+                return hit[1]
+            before = len(blobs)
+            data = _item_bytes(to_json(item), blobs)
+            if len(blobs) == before:  # nothing of it stored apart: safe to reuse as is
+                if len(cache) > 65536:
+                    cache.clear()
+                cache[id(item)] = (item, data)
+            return data
+
+        return item_bytes
+
+    def events(self, key: Any, groups: dict[str, Any], to_json: ToJson, work: SplitPass) -> Any:
+        """A dict of lists of events (queues, work in progress; one level deeper for collect
+        buffers), each list encoded from the kept bytes of its events."""
+        item_bytes = self.kept_bytes(to_json)
+        out: dict[str, Any] = {}
+        for name, value in groups.items():
+            if isinstance(value, dict):
+                out[name] = self.events((*key, name), value, to_json, work)
+                continue
+            chunks = self._lists.get((*key, name))
+            if chunks is None:
+                chunks = self._lists[(*key, name)] = ChunkedList()
+            out[name] = chunks.encode(value, to_json, _always, work.blobs, work.touched,
+                                      item_bytes=item_bytes)
+        return self.mapping(out)
 
     def list(self, key: Any, items: Sequence[Any], to_json: ToJson,
              frozen: Callable[[Any], bool], work: SplitPass, append_only: bool = False) -> Any:
@@ -50,7 +91,8 @@ class StateSplitter:
         chunks = self._lists.get(key)
         if chunks is None:
             chunks = self._lists[key] = ChunkedList()
-        return chunks.encode(items, to_json, frozen, work.blobs, work.touched, append_only)
+        return chunks.encode(items, to_json, frozen, work.blobs, work.touched, append_only,
+                             self.kept_bytes(to_json) if frozen is _always else None)
 
     def value(self, key: Any, value: Any, to_json: ToJson, work: SplitPass) -> Any:
         """The manifest piece of any other value; a string seen before costs nothing."""
