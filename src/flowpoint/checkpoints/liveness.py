@@ -132,13 +132,18 @@ class LeaseKeeper:
                                                 daemon=True)
                 self._thread.start()
 
+    def renew_now(self) -> None:
+        """Renew every lease at once instead of at the end of the current interval."""
+        self._wake.set()
+
     def remove(self, run_id: str) -> None:
         with self._lock:
             self._runs.pop(run_id, None)
 
     def _loop(self) -> None:
         while True:
-            self._wake.wait(RENEW_S)
+            if self._wake.wait(RENEW_S):
+                self._wake.clear()
             with self._lock:
                 if not self._runs or self._pid != os.getpid():
                     self._thread = None

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import QueuePool
 
 from ..errors import StoreError
 from .rows import fold
@@ -146,7 +147,8 @@ def _sqlite_read_engine(path: str) -> Engine:
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
 
-    engine = create_engine("sqlite://", creator=connect, pool_size=8, max_overflow=16)
+    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=8,
+                           max_overflow=16)
     event.listen(engine, "connect", _sqlite_read_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine

@@ -374,6 +374,6 @@ class Writer:
                 if self._commits:
                     self._wal.checkpoint()
                 self._wal = _WalCheckpointer(self._engine)
-            if self._conn is not None:
+            if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
-                self._conn = None
+            self._conn = None  # a forked child leaves its parent's connection alone
