@@ -72,7 +72,7 @@ def test_forked_processes_use_connections_of_their_own(pg_url: str) -> None:
                 backends = _backends(store)
                 store.put_run(RunRecord(run_id="child", workflow="w", status="completed",
                                         started_at=time.time()))
-                os.write(write_end, ("%d %d" % backends).encode())
+                os.write(write_end, f"{backends[0]} {backends[1]}".encode())
                 store.close()
                 code = 0
             finally:
