@@ -171,14 +171,17 @@ def explorer_pages(ckptr: Any, only: set[str] | None = None) -> list[str]:
     ex = CheckpointExplorer(ckptr)
     pages: list[str] = []
     try:
-        by_id = ex._loaded.by_id
+        recs = ckptr.store.list_checkpoints()
+        by_id = {r.id: r for r in recs}
         if only is not None:
-            ends = {r.id for r in ex._loaded.last_of_run.values()}
-            ends |= {cid for cid, rec in by_id.items() if rec.seq == 0}
+            last: dict[str, Any] = {}
+            for r in recs:
+                last[r.run_id] = r
+            ends = {r.id for r in last.values()} | {r.id for r in recs if r.seq == 0}
             only = (only | ends) & set(by_id)
         for cid in by_id if only is None else sorted(only):
             ex.select(cid)
-            ex._on_diff(None)
+            ex._diff()
             stack = [ex]
             while stack:
                 widget = stack.pop()

@@ -165,9 +165,15 @@ async def test_the_explorer_escapes_ids_in_its_hints(tmp_path: Path) -> None:
     ex = CheckpointExplorer(ckptr)
     try:
         ex.select(XSS_ID + "-0")
-        ex._on_pin(None)
-        ex._on_diff(None)
-        pages = [ex.diff_view.value, ex.pin_info.value]
+        ex.pin_button.click()
+        ex._diff()
+        pages, stack = [], [ex]
+        while stack:
+            widget = stack.pop()
+            stack.extend(getattr(widget, "children", ()) or ())
+            if isinstance(getattr(widget, "value", None), str):
+                pages.append(widget.value)
+        assert any(html.escape(XSS_ID) in p for p in pages), "the id is not shown at all"
         assert not any("<script" in p for p in pages), pages
     finally:
         ex.close()
