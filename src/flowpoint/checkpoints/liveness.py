@@ -103,7 +103,9 @@ def owner_is_gone(owner: str | None) -> bool:
 
 def run_is_stale(owner: str | None, heartbeat_at: float | None, now: float | None = None) -> bool:
     """True if no live process runs this run: its local owner is gone, or (owner elsewhere)
-    its lease lapsed."""
+    its lease lapsed. A run that names no owner (one another runtime reported) is never judged."""
+    if not owner:
+        return False
     if _local_pid(owner) is not None:
         return owner_is_gone(owner)
     if heartbeat_at is None:
