@@ -52,14 +52,14 @@ async def test_a_forged_deep_event_reads_as_unknown(tmp_path: Path) -> None:
     try:
         h = ckptr.run(topic="deep")
         await h
-        target = ckptr.checkpoints[h.run_id][1]
+        target = ckptr.filter_checkpoints(run_id=h.run_id, include_start=True)[1]
         event = '{"__event__":"flowpoint.demo.JokeEvent","data":{"joke":' + _deep_json(700) + "}}"
         sql(url, "UPDATE flowpoint_checkpoints SET output_event = :e WHERE id = :i", e=event,
             i=target.id_)
         for frames in (0, 500):
             ckpt = _at_depth(frames, lambda: ckptr.get(target.id_))
             assert isinstance(ckpt.output_event, UnknownEvent)
-            assert len(_at_depth(frames, lambda: ckptr.checkpoints[h.run_id])) == 3
+            assert len(_at_depth(frames, lambda: ckptr.filter_checkpoints(run_id=h.run_id, include_start=True))) == 3
             assert ckpt.problems
     finally:
         ckptr.store.close()

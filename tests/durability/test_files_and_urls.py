@@ -71,7 +71,7 @@ async def test_read_only_open_reads_and_refuses_writes(tmp_path: Path) -> None:
         assert store.read_only and "read_only=True" in repr(store)
         ckptr = WorkflowCheckpointer(JokeFlow(), store=store)
         assert ckptr.runs[run_id].status == "completed"
-        assert len(ckptr.checkpoints[run_id]) == 3
+        assert len(ckptr.filter_checkpoints(run_id=run_id, include_start=True)) == 3
         with pytest.raises(StoreError, match="read-only"):
             ckptr.run(topic="refused")
         with pytest.raises(StoreError, match="read-only"):
@@ -159,7 +159,7 @@ def test_a_full_disk_fails_writes_clearly_and_leaves_reading(tmp_path: Path,
     out = json.loads(proc.stdout.splitlines()[-1])
     assert out["runs"] == ["completed"]
     assert "disk is full" in out["write"], out["write"]
-    assert out["checkpoints"] >= 3
+    assert out["checkpoints"] >= 2  # the step checkpoints of the run from before
     assert out["runs_freed"].count("completed") == 2  # writes work again once there is space
 
 

@@ -47,7 +47,7 @@ async def test_a_forged_json_row_is_never_unpickled(tmp_path: Path) -> None:
     ckptr = WorkflowCheckpointer(JokeFlow(), store=url)
     h = ckptr.run(topic="trust")
     await h
-    target = ckptr.checkpoints[h.run_id][1]
+    target = ckptr.filter_checkpoints(run_id=h.run_id, include_start=True)[1]
     payload = base64.b64encode(pickle.dumps(Touch(marker))).decode()
     for manifest in ({"__pickle__": payload},
                      {**target.ctx_state, "store": {"x": {"__event__": "a.B", "__pickle__": payload}}}):
@@ -101,7 +101,7 @@ async def test_pickled_events_load_when_opted_in(tmp_path: Path) -> None:
     try:
         h = ckptr.run()
         assert await h == 7
-        made = ckptr.checkpoints[h.run_id][1]
+        made = ckptr.filter_checkpoints(run_id=h.run_id, include_start=True)[1]
         assert made.serializer == "pickle"
         assert isinstance(made.output_event, Carried) and made.output_event.thing == Opaque(7)
         assert await ckptr.run_from(made) == 7

@@ -34,9 +34,9 @@ async def test_prune_older_than_keeps_a_waiting_runs_newest_checkpoint(url: str,
                 newest = ckptr.last_checkpoint(h.run_id)
                 assert newest.seq > 0 and ckptr.runs[h.run_id].status == "waiting"
                 deleted = ckptr.prune(older_than=older_than)
-                kept = [c.seq for c in ckptr.checkpoints[h.run_id]]
+                kept = [c.seq for c in ckptr.filter_checkpoints(run_id=h.run_id, include_start=True)]
                 assert kept == [0, newest.seq], kept
-                assert [c.seq for c in jokes.checkpoints[done.run_id]] == [0]
+                assert [c.seq for c in jokes.filter_checkpoints(run_id=done.run_id, include_start=True)] == [0]
                 assert deleted == 2  # the finished run's two step checkpoints
                 ckptr.respond(h.run_id, "yes")
         assert (await h).startswith("published")
