@@ -178,3 +178,23 @@ async def test_the_explorer_escapes_ids_in_its_hints(tmp_path: Path) -> None:
     finally:
         ex.close()
         ckptr.store.close()
+
+
+def test_the_explorer_selects_a_checkpoint_whose_stored_seq_is_text(tmp_path: Path) -> None:
+    """A seq column holding text (SQLite stores any value anywhere) never breaks a selection."""
+    from hostile_data import Mutation, build_template, copy_store
+
+    from flowpoint.notebook.explorer import CheckpointExplorer
+
+    path = copy_store(build_template(tmp_path / "t"), tmp_path / "x")
+    conn = sqlite3.connect(path, isolation_level=None)
+    target = Mutation("flowpoint_checkpoints", "seq", 0, "yesterday").apply(conn)
+    conn.close()
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{path}")
+    ex = CheckpointExplorer(ckptr)
+    try:
+        ex.select(target)
+        assert "failed" not in ex.status.value, ex.status.value
+    finally:
+        ex.close()
+        ckptr.store.close()

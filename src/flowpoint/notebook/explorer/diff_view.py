@@ -144,6 +144,6 @@ class DiffView(w.VBox):
             self.html.value = hint(why or "select a checkpoint, then open Diff")
             return
         self.last = diff(a, b)
-        title = (f"<b>{esc(how)}</b> {esc(a.id_[:8])} (run {esc(a.run_id[:8])}, seq {a.seq}) → "
-                 f"<b>selected</b> {esc(b.id_[:8])} (run {esc(b.run_id[:8])}, seq {b.seq})")
+        title = (f"<b>{esc(how)}</b> {esc(a.id_[:8])} (run {esc(a.run_id[:8])}, seq {esc(str(a.seq))}) → "
+                 f"<b>selected</b> {esc(b.id_[:8])} (run {esc(b.run_id[:8])}, seq {esc(str(b.seq))})")
         self.html.value = diff_view_html(self.last, title, self.show_all.value)

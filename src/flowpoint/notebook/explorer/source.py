@@ -32,6 +32,11 @@ _IDX = {name: i for i, name in enumerate(TABLE_COLUMNS)}
 _ENDED = ("completed", "failed", "cancelled", "interrupted")
 
 
+def _seq(value: Any) -> int:
+    """A stored seq as an int; stored rows are untrusted, so anything else reads as -1."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
 def workflow_scope(ckptr: WorkflowCheckpointer) -> tuple[str, ...] | None:
     """The workflow names a checkpointer's explorer shows; None (the whole store) for a view."""
     wf = getattr(ckptr, "_workflow", None)
@@ -142,12 +147,13 @@ class Source:
         q = CheckpointQuery(run_ids=tuple(run_ids))
         out: dict[str, int] = {}
         for r in self.store.table_rows(q):
-            out[r[_IDX["run_id"]]] = max(out.get(r[_IDX["run_id"]], -1), r[_IDX["seq"]])
+            out[r[_IDX["run_id"]]] = max(out.get(r[_IDX["run_id"]], -1), _seq(r[_IDX["seq"]]))
         return out
 
     def _row(self, r: tuple[Any, ...], run: RunRecord | None, last: dict[str, int]
              ) -> dict[str, Any]:
         g = {name: r[i] for name, i in _IDX.items()}
+        g["seq"] = _seq(g["seq"])
         is_last = last.get(g["run_id"]) == g["seq"]
         text, status = outcome(g["step"], g["output_type"], is_last, run)
         err = error_text(run) if is_last else ""
