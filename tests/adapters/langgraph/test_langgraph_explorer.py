@@ -53,3 +53,42 @@ async def test_explorer_diffs_and_resumes_a_langgraph_checkpoint_with_an_edit(sa
     assert forks[0].result["joke"] == "<b>edited</b>"
     assert {r["run_id"] for r in ex.timeline.runs} == {"t1", forks[0].run_id}
     assert "<b>edited</b>" not in ex.detail.value
+
+
+async def test_a_graph_whose_saver_was_closed_does_not_hide_another_runs_prompt(tmp_path):
+    """Every checkpointer of the kernel is asked whether it runs a waiting run; one whose
+    LangGraph saver is closed must not stop the explorer answering that run's prompt."""
+    import asyncio
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from lg_graphs import joke_builder
+
+    from flowpoint import WorkflowCheckpointer
+    from flowpoint.demo import ReviewFlow
+    from flowpoint.notebook.explorer import CheckpointExplorer
+
+    conn = sqlite3.connect(tmp_path / "graph.db", check_same_thread=False)
+    graph = joke_builder().compile(checkpointer=SqliteSaver(conn))
+    graph.invoke({"topic": "cats"}, {"configurable": {"thread_id": "t1"}})
+    graph_ckptr = WorkflowCheckpointer(workflow=graph)
+    assert "t1" in graph_ckptr.runs
+    conn.close()
+    live = WorkflowCheckpointer(ReviewFlow(), store=f"sqlite:///{tmp_path / 'runs.db'}")
+    handler = live.run(topic="dogs")
+    for _ in range(200):
+        if live.get_run(handler.run_id).status == "waiting":
+            break
+        await asyncio.sleep(0.02)
+    other = WorkflowCheckpointer(ReviewFlow(), store=live.store)  # the explorer's own has no handler
+    e = CheckpointExplorer(other)
+    try:
+        assert e.selected.run_id == handler.run_id
+        assert e.human.answer_row in e.human.children, e.status.value
+        e.human.text.value = "no"
+        e.human.send_button.click()
+        assert (await handler).startswith("rejected: ")
+    finally:
+        e.close()
+        live.store.close()
+    del graph_ckptr

@@ -37,7 +37,10 @@ def live_handler(run_id: str, first: WorkflowCheckpointer | None = None
                  ) -> tuple[WorkflowCheckpointer, WorkflowHandler] | None:
     """The checkpointer of this kernel running ``run_id`` and its handler, if any."""
     for ckptr in ([first] if first is not None else []) + live_checkpointers():
-        handler = ckptr.handler(run_id)
+        try:
+            handler = ckptr.handler(run_id)
+        except Exception:  # another checkpointer whose store is gone must not hide this run
+            continue
         if handler is not None:
             return ckptr, handler
     return None
