@@ -15,8 +15,7 @@ from typing import Any
 from flowpoint import WorkflowCheckpointer
 
 from .chains import CHAIN_STEPS, ChainFlow
-from .common import Section, Settings, Target, Timing, ratio, table, time_async, us
-from .fanout import _timed
+from .common import Section, Settings, Target, Timing, ratio, table, time_async, timed_async, us
 from .floors import sqlite_floor
 from .peers import Unavailable, async_sqlite_saver, langgraph_chain
 
@@ -56,7 +55,7 @@ async def _langgraph(s: Settings) -> Timing | str:
                 {"last": -1}, {"configurable": {"thread_id": str(uuid.uuid4())}})
                 for _ in range(RUNS)))
 
-        return await _timed(go, s.budget_s, s.repeats)
+        return await timed_async(go, s.budget_s, s.repeats)
     finally:
         await conn.close()
 

@@ -8,55 +8,34 @@ both on their async APIs in one event loop; each also without checkpoints.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
-import statistics
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flowpoint import WorkflowCheckpointer
 
 from .chains import FAN_ITEMS, FAN_WORKERS, FanFlow
-from .common import Section, Settings, Target, Timing, ms, ratio, table
+from .common import Section, Settings, Target, Timing, ms, ratio, table, timed_async
 from .overhead import replay
 from .peers import Unavailable, async_sqlite_saver, langgraph_fanout
-
-
-async def _timed(start: Callable[[], Awaitable[Any]], budget_s: float,
-                 repeats: int) -> Timing:
-    t0, k = time.perf_counter(), 0
-    while k < 2 or time.perf_counter() - t0 < budget_s / 4:
-        await start()
-        k += 1
-    n = max(2, round(budget_s / ((time.perf_counter() - t0) / k)))
-    samples = []
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            await start()
-        samples.append((time.perf_counter() - t0) / n)
-    return Timing(statistics.median(samples), samples, n)
 
 
 async def _measure(s: Settings) -> dict[str, Timing | str]:
     out: dict[str, Timing | str] = {}
     budget = max(s.budget_s, 0.5)
-    out["fp_bare"] = await _timed(FanFlow(timeout=None).run, budget, s.repeats)
+    out["fp_bare"] = await timed_async(FanFlow(timeout=None).run, budget, s.repeats)
     ckptr = WorkflowCheckpointer(FanFlow(timeout=None),
                                  store=f"sqlite:///{os.path.join(s.workdir, 'fanout.db')}")
-    out["fp"] = await _timed(ckptr.run, budget, s.repeats)
+    out["fp"] = await timed_async(ckptr.run, budget, s.repeats)
     ckptr.store.close()
     try:
         graph = langgraph_fanout(None)
         state = {"results": [], "total": 0}
-        out["lg_bare"] = await _timed(lambda: graph.ainvoke(state), budget, s.repeats)
+        out["lg_bare"] = await timed_async(lambda: graph.ainvoke(state), budget, s.repeats)
         saver, conn = await async_sqlite_saver(os.path.join(s.workdir, "lg-fanout.db"))
         try:
             saved = langgraph_fanout(saver)
-            out["lg"] = await _timed(lambda: saved.ainvoke(
+            out["lg"] = await timed_async(lambda: saved.ainvoke(
                 state, {"configurable": {"thread_id": str(uuid.uuid4())}}), budget, s.repeats)
         finally:
             await conn.close()
