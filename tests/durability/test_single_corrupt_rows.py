@@ -198,3 +198,27 @@ def test_the_explorer_selects_a_checkpoint_whose_stored_seq_is_text(tmp_path: Pa
     finally:
         ex.close()
         ckptr.store.close()
+
+
+@pytest.mark.parametrize("column,value", [("created_at", "yesterday"), ("created_at", 1e300),
+                                          ("step_duration_s", "slow")])
+def test_the_explorer_table_shows_a_row_whose_stored_number_is_not_one(
+        tmp_path: Path, column: str, value: Any) -> None:
+    """Times and durations in table rows are untrusted: a bad one shows blank, never fails."""
+    from hostile_data import Mutation, build_template, copy_store
+
+    from flowpoint.notebook.explorer import CheckpointExplorer
+
+    path = copy_store(build_template(tmp_path / "t"), tmp_path / "x")
+    conn = sqlite3.connect(path, isolation_level=None)
+    target = Mutation("flowpoint_checkpoints", column, 0, value).apply(conn)
+    run_id = conn.execute("SELECT run_id FROM flowpoint_checkpoints WHERE id = ?",
+                          (target,)).fetchone()[0]
+    conn.close()
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{path}")
+    ex = CheckpointExplorer(ckptr, run_ids=run_id)
+    try:
+        assert "failed" not in ex.status.value, ex.status.value
+    finally:
+        ex.close()
+        ckptr.store.close()

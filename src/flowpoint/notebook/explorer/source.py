@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 from typing import Any
 
 from ...checkpoints.checkpointer import WorkflowCheckpointer
@@ -51,10 +52,21 @@ def is_read_only(ckptr: WorkflowCheckpointer) -> bool:
     return getattr(ckptr, "_workflow", None) is None
 
 
-def _time(epoch: float | None) -> str:
-    if epoch is None:
+def _number(value: Any) -> float | None:
+    """A stored number as a float; stored rows are untrusted, so anything else reads as None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _time(epoch: Any) -> str:
+    seconds = _number(epoch)
+    if seconds is None:
         return ""
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return ""
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -159,7 +171,7 @@ class Source:
         err = error_text(run) if is_last else ""
         meta = g["metadata"]
         meta_text = "" if meta in (None, "", "{}") else _short(meta)
-        duration = g["step_duration_s"]
+        duration = _number(g["step_duration_s"])
         cells = {
             "run": g["run_id"][:8], "seq": str(g["seq"]),
             "step": g["step"] if g["step"] is not None else START,
