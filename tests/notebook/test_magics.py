@@ -9,7 +9,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-import flowpoint.checkpoints.checkpointer as checkpointer_module
+import flowpoint.checkpoints.live as live_module
 from flowpoint import Checkpoint, CheckpointDiff, Run, WorkflowCheckpointer, diff
 from flowpoint.demo import JokeFlow
 from flowpoint.notebook.magics import FlowpointMagics
@@ -35,7 +35,7 @@ def ip(tmp_path, monkeypatch):
     """A fresh IPython session in tmp_path: no checkpointer created yet, flowpoint loaded."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FLOWPOINT_STORE", raising=False)
-    monkeypatch.setattr(checkpointer_module, "_LIVE", [])
+    monkeypatch.setattr(live_module, "_LIVE", [])
     shell = InteractiveShell.instance()
     shell.reset(new_session=False)
     shell.run_line_magic("load_ext", "flowpoint")
@@ -200,7 +200,7 @@ def test_without_a_checkpointer_magics_read_the_default_store(ip, capsys, tmp_pa
              "_c = WorkflowCheckpointer(workflow=JokeFlow())\nawait _c.run(topic='cats')\n"
              "del _c")
     assert (tmp_path / ".flowpoint" / "checkpoints.db").exists()
-    checkpointer_module._LIVE.clear()  # as in a new session: only the file remains
+    live_module._LIVE.clear()  # as in a new session: only the file remains
 
     frame = ip.run_line_magic("checkpoints", "")
     assert list(frame["step"].fillna("start")) == ["start", "generate_joke", "critique_joke"]
@@ -271,7 +271,7 @@ async def test_explore_on_the_default_store_shows_runs_and_refuses_resume(ip, tm
     await acell(
         ip, "from flowpoint import WorkflowCheckpointer\nfrom flowpoint.demo import JokeFlow\n"
         "_c = WorkflowCheckpointer(workflow=JokeFlow())\nawait _c.run(topic='cats')\ndel _c")
-    checkpointer_module._LIVE.clear()
+    live_module._LIVE.clear()
     explorer = ip.run_line_magic("explore", "")
     assert repr(explorer.timeline).startswith("Timeline(runs=1, checkpoints=3")
     assert explorer.read_only and explorer.resume_button.disabled

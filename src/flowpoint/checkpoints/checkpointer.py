@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import (
     CheckpointNotFound,
     InvalidEdit,
-    MissingFilter,
-    RunNotCompleted,
     StepNotInWorkflow,
-    StoreError,
-    UnknownEventType,
-    WorkflowMismatch,
 )
 from ..runtime.context import Context
 from ..runtime.events import Event, HumanResponseEvent, StartEvent
@@ -24,40 +18,21 @@ from ..runtime.handler import WorkflowHandler
 from ..runtime.serializers import PickleSerializer
 from ..runtime.workflow import Workflow
 from ..storage import CheckpointStore, open_store
-from ..storage.base import ConditionalRunStore
-from ..storage.records import LIVE_STATUSES, CheckpointQuery, RunRecord
-from .codec import UnknownEvent, codec_for, get_codec
+from ..storage.records import RunRecord
+from .codec import codec_for, get_codec
+from .context_restore import restore_context
 from .ctxruns import note_context_run
 from .drivers import Launch, driver_for
-from .edit import validate_edit
-from .liveness import LEASES, process_owner, run_is_stale
-from .lookup import epoch, normal_id, resolve_run_id
+from .live import latest_checkpointer, live_checkpointers, register
+from .liveness import LEASES, process_owner
 from .model import Checkpoint, Run
+from .reading import CheckpointReader
 from .recorder import Recorder
-from .restore import check_decoded_state, check_raw_state
-from .state_edit import apply_state_edit
 
-_LIVE: list[weakref.ref[WorkflowCheckpointer]] = []
+__all__ = ["WorkflowCheckpointer", "latest_checkpointer", "live_checkpointers"]
 
 
-def _types(value: Any) -> tuple[str, ...] | None:
-    """Type filters as store keys: classes by registry key, strings as given (bare or full)."""
-    if value is None:
-        return None
-    items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-    out = []
-    for t in items:
-        out.append(f"{t.__module__}.{t.__qualname__}" if isinstance(t, type) else str(t))
-    return tuple(out)
-
-
-def _names(value: Any) -> tuple[Any, ...] | None:
-    if value is None:
-        return None
-    return tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
-
-
-class WorkflowCheckpointer:
+class WorkflowCheckpointer(CheckpointReader):
     """Runs ``workflow`` with a checkpoint after every enabled step, kept in ``store``.
 
     ``workflow``: an instance of a flowpoint ``Workflow`` subclass, or of another runtime an
@@ -68,9 +43,6 @@ class WorkflowCheckpointer:
     ``"power"`` (fsynced before the step's output is dispatched; survives an OS crash or power
     loss).
     """
-
-    #: How stored events are decoded: None for flowpoint's registry, else the driver's classes.
-    _decode: Callable[[Any], Any] | None = None
 
     def __init__(self, workflow: Workflow | Any, store: str | CheckpointStore | None = None,
                  serializer: str = "json", checkpoint_steps: Iterable[str] | None = None,
@@ -94,8 +66,7 @@ class WorkflowCheckpointer:
             if self.store is not spec:  # opened here: release its connections
                 self.store.close()
             raise
-        _LIVE[:] = [r for r in _LIVE if r() is not None]
-        _LIVE.append(weakref.ref(self))
+        register(self)
 
     # --- workflow and which steps checkpoint ----------------------------------------------------
     @property
@@ -210,33 +181,9 @@ class WorkflowCheckpointer:
                  state_edit: dict[str, Any] | None, kwargs: dict[str, Any],
                  ctx: Context | None = None,
                  ) -> tuple[Context, dict[str, list[Event]], Event | None, dict[str, Any] | None]:
-        """A context restored from ``ckpt`` with the edits applied: (ctx, requeue, first, edited)."""
-        workflow = self._workflow
-        steps = workflow.steps()
-        if ckpt.last_completed_step is not None and ckpt.last_completed_step not in steps:
-            raise StepNotInWorkflow(
-                f"checkpoint {ckpt.id_[:8]} was taken after step {ckpt.last_completed_step!r}, "
-                f"which {workflow.name} does not have (its steps: {sorted(steps)})")
-        codec = codec_for(ckpt.serializer, self.codec, ckpt.id_)
-        check_raw_state(ckpt.id_, ckpt.raw_state)
-        state = codec.decode_state(ckpt.raw_state)
-        check_decoded_state(ckpt.id_, state)
-        store, store_edit = apply_state_edit(state.get("store") or {}, state_edit)
-        ctx = ctx if ctx is not None else Context(workflow)
-        requeue = ctx.restore({**state, "store": store})
-        for step_name in requeue:
-            if step_name not in steps:
-                raise StepNotInWorkflow(
-                    f"checkpoint {ckpt.id_[:8]} has events waiting for step {step_name!r}, which "
-                    f"{workflow.name} does not have (its steps: {sorted(steps)})")
-        first, edited = validate_edit(ckpt, output_event, kwargs)
-        _refuse_unknown(first, ckpt, "its output event")
-        if first is None and not requeue:
-            raise InvalidEdit(f"checkpoint {ckpt.id_[:8]} has no output event and nothing in "
-                              f"flight, so a run from it would do nothing; pass output_event=...")
-        if store_edit is not None:
-            edited = {**(edited or {}), "state": store_edit}
-        return ctx, requeue, first, edited
+        return restore_context(self._workflow, ckpt, codec_for(ckpt.serializer, self.codec,
+                                                              ckpt.id_),
+                               output_event, state_edit, kwargs, ctx=ctx)
 
     def _launch(self, first: Event | None, *, ctx: Context | None = None,
                 requeue: dict[str, list[Event]] | None = None, origin: Checkpoint | None = None,
@@ -357,224 +304,10 @@ class WorkflowCheckpointer:
             except Exception:  # a broken display must never break a run
                 pass
 
-    # --- reading ----------------------------------------------------------------------------------
-    def _checkpoint(self, rec: Any) -> Checkpoint:
-        decoder = self._decode
-        if decoder is None and rec.serializer == "pickle" and self.codec.name == "pickle":
-            decoder = self.codec.decode_event  # opted in: pickled events load
-        if rec.ctx_state is not None:
-            return Checkpoint.from_record(rec, decoder=decoder)
-        return Checkpoint.from_record(rec, lambda: self.store.get_checkpoint(rec.id).ctx_state,
-                                      decoder)
-
-    def get(self, checkpoint_id: str) -> Checkpoint:
-        """The checkpoint with this id or unique id prefix (with its state)."""
-        return self._checkpoint(self.store.get_checkpoint(normal_id(checkpoint_id)))
-
     def _scope(self) -> tuple[str, ...] | None:
-        """The workflow name listings are scoped to (None: the whole store)."""
+        """Listings show this checkpointer's own workflow."""
         return None if self._workflow is None else (self._driver.name,)
-
-    def _check_same_workflow(self, ckpt: Checkpoint) -> None:
-        scope = self._scope()
-        run = self.store.get_run(ckpt.run_id)
-        if scope is not None and run is not None and run.workflow not in scope:
-            raise WorkflowMismatch(
-                f"checkpoint {ckpt.id_[:8]} belongs to a run of workflow {run.workflow!r}, but "
-                f"this checkpointer runs {scope[0]!r}; resume it with a checkpointer of "
-                f"{run.workflow!r}")
-
-    @property
-    def checkpoints(self) -> dict[str, list[Checkpoint]]:
-        """This workflow's step checkpoints by run id, each run's in order (runs oldest first).
-
-        As LlamaIndex lists them: start checkpoints are left out (``start_checkpoint(run_id)``
-        and ``filter_checkpoints(..., include_start=True)`` reach them), and so are runs
-        without a step checkpoint.
-        """
-        out: dict[str, list[Checkpoint]] = {}
-        for rec in self.store.list_checkpoints(self.query(include_start=False)):
-            out.setdefault(rec.run_id, []).append(self._checkpoint(rec))
-        return out
-
-    def start_checkpoint(self, run_id: str) -> Checkpoint:
-        """The checkpoint taken before a run's StartEvent: edit its inputs and ``run_from`` it."""
-        run = self.get_run(run_id)
-        recs = self.store.list_checkpoints(
-            CheckpointQuery(run_ids=(run.run_id,), steps=(None,)), limit=1)
-        if not recs:
-            how = (f"it was resumed from checkpoint {run.origin_checkpoint_id[:8]}"
-                   if run.origin_checkpoint_id else "it has none stored")
-            raise CheckpointNotFound(f"run {run.run_id} has no start checkpoint: {how}")
-        return self._checkpoint(recs[0])
-
-    def query(self, run_id: Any = None, last_completed_step: Any = None,
-              input_event_type: Any = None, output_event_type: Any = None, status: Any = None,
-              workflow: Any = None, text: str | None = None, created_after: Any = None,
-              created_before: Any = None, descending: bool = False,
-              include_start: bool = True) -> CheckpointQuery:
-        """The store query for these filters (AND of all given; a list inside one is an OR).
-
-        ``last_completed_step=None`` is no filter on the step; ``[None]`` matches start
-        checkpoints. ``workflow`` defaults to this checkpointer's own.
-        """
-        self._mark_stale_runs()
-        return CheckpointQuery(
-            run_ids=_names(run_id),
-            steps=None if last_completed_step is None or last_completed_step is ... else
-            _names(last_completed_step),
-            input_types=_types(input_event_type), output_types=_types(output_event_type),
-            statuses=_names(status),
-            workflows=_names(workflow) if workflow is not None else self._scope(),
-            text=text or None,
-            created_after=epoch(created_after, "created_after"),
-            created_before=epoch(created_before, "created_before"),
-            descending=descending, include_start=include_start)
-
-    def filter_checkpoints(self, run_id: Any = None, last_completed_step: Any = None,
-                           input_event_type: Any = None, output_event_type: Any = None,
-                           status: Any = None, limit: int | None = None,
-                           include_start: bool = False, **more: Any) -> list[Checkpoint]:
-        """Step checkpoints matching every filter given, by SQL in the store; ``[]`` if none.
-
-        At least one filter is required (as in LlamaIndex); ``include_start=True`` also
-        returns matching start checkpoints.
-        """
-        given = [run_id, input_event_type, output_event_type, status, *more.values()]
-        if last_completed_step is not ...:
-            given.append(last_completed_step)
-        if all(v is None for v in given):
-            raise MissingFilter(
-                "filter_checkpoints needs at least one filter (run_id=, last_completed_step=, "
-                "input_event_type=, output_event_type=, status=, ...); use .checkpoints for all")
-        q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
-                       include_start=include_start, **more)
-        return [self._checkpoint(r) for r in self.store.list_checkpoints(q, limit=limit)]
-
-    def to_dataframe(self, run_id: Any = None, last_completed_step: Any = None,
-                     input_event_type: Any = None, output_event_type: Any = None,
-                     status: Any = None, limit: int | None = None, **more: Any) -> Any:
-        """One row per checkpoint of this workflow, start checkpoints included, as a DataFrame;
-        the same filters as filter_checkpoints (none needed)."""
-        from .table import checkpoints_frame
-
-        q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
-                       **more)
-        return checkpoints_frame(self.store, q, limit=limit)
-
-    @property
-    def runs(self) -> dict[str, Run]:
-        """This workflow's stored runs by id, oldest first, with their status."""
-        self._mark_stale_runs()
-        scope = self._scope()
-        return {r.run_id: self._run(r) for r in self.store.list_runs()
-                if scope is None or r.workflow in scope}
-
-    def get_run(self, run_id: str) -> Run:
-        """One run by id or unique id prefix."""
-        rec = self.store.get_run(resolve_run_id(self.store, run_id))
-        if rec is None:
-            raise CheckpointNotFound(f"no run with id {run_id!r}")
-        if rec.status in LIVE_STATUSES and self._interrupt_if_gone(rec):
-            rec = self.store.get_run(rec.run_id) or rec
-        return self._run(rec)
-
-    def _run(self, rec: RunRecord) -> Run:
-        """A run as users see it: a stale one that a read-only store still lists as running
-        or waiting shows as interrupted."""
-        if rec.status in LIVE_STATUSES and getattr(self.store, "read_only", False) and \
-                self._is_stale(rec):
-            return Run.from_record(rec, status="interrupted")
-        return Run.from_record(rec)
-
-    def _mark_stale_runs(self) -> None:
-        """Runs whose process died mid-run are marked "interrupted" so they can be resumed."""
-        if getattr(self.store, "read_only", False):
-            return
-        try:
-            for rec in self.store.list_runs(statuses=LIVE_STATUSES):
-                self._interrupt_if_gone(rec)
-        except StoreError:
-            pass  # e.g. a full disk: listing and reading must still work
-
-    def _is_stale(self, rec: RunRecord) -> bool:
-        return rec.run_id not in self._handlers and run_is_stale(rec.owner, rec.heartbeat_at)
-
-    def _interrupt_if_gone(self, rec: RunRecord) -> bool:
-        """Mark a run "interrupted" if no live process runs it (its owner is gone or its lease
-        lapsed), unless it ended or renewed its lease meanwhile; True if it was marked."""
-        if not self._is_stale(rec):
-            return False
-        if isinstance(self.store, ConditionalRunStore):
-            return self.store.interrupt_run(rec.run_id, rec.heartbeat_at)
-        self.store.update_run(rec.run_id, status="interrupted")
-        return True
-
-    def last_checkpoint(self, run_id: str) -> Checkpoint:
-        """The latest checkpoint of a run: where to resume a failed or interrupted run."""
-        run_id = resolve_run_id(self.store, run_id)
-        recs = self.store.list_checkpoints(CheckpointQuery(run_ids=(run_id,), descending=True),
-                                           limit=1)
-        if not recs:
-            raise CheckpointNotFound(f"run {run_id!r} has no checkpoints")
-        return self._checkpoint(recs[0])
-
-    # --- housekeeping -----------------------------------------------------------------------------
-    def prune(self, keep_last: int | None = None, older_than: Any = None) -> int:
-        """Delete checkpoints beyond the last ``keep_last`` per run and/or older than a time
-        (datetime, timedelta or age such as "7d" before now, or epoch seconds). Each run's
-        start checkpoint is kept, and so is the newest checkpoint of a running, waiting or
-        paused run. Returns how many were deleted."""
-        if keep_last is None and older_than is None:
-            raise ValueError("prune needs keep_last=N and/or older_than=<datetime|timedelta>")
-        if keep_last is not None and keep_last < 1:
-            raise ValueError(f"keep_last must be >= 1, got {keep_last}")
-        cutoff = epoch(older_than, "older_than")
-        self._mark_stale_runs()
-        return self.store.prune(keep_last=keep_last, older_than=cutoff)
-
-    def delete_runs(self, run_ids: Sequence[str]) -> int:
-        """Delete whole runs (ids or unique id prefixes) with their checkpoints; returns
-        checkpoints deleted. CheckpointNotFound, deleting nothing, if one matches no run."""
-        if isinstance(run_ids, str):
-            run_ids = [run_ids]
-        return self.store.delete_runs([resolve_run_id(self.store, r) for r in run_ids])
-
-    def storage_report(self) -> dict[str, Any]:
-        """How big the store is: runs, checkpoints, bytes."""
-        return self.store.storage_report()
-
-    def result_of(self, run_id: str) -> Any:
-        """The stored result of a completed run, decoded; RunNotCompleted (with the run's
-        status and error) for a run that did not complete."""
-        run = self.get_run(run_id)
-        if run.status != "completed":
-            err = run.error or {}
-            why = f": {err.get('type')}: {err.get('message')}" if err.get("type") else ""
-            raise RunNotCompleted(f"run {run.run_id[:8]} is {run.status}{why}; only a completed "
-                                  f"run has a result")
-        return run.result  # decoded once, by Run.from_record
 
     def __repr__(self) -> str:
         return (f"WorkflowCheckpointer(workflow={self._driver.name}, store={self.store.url!r}, "
                 f"enabled={sorted(self._enabled)})")
-
-
-def _refuse_unknown(ev: Any, ckpt: Checkpoint, what: str) -> None:
-    if isinstance(ev, UnknownEvent):
-        raise UnknownEventType(f"cannot resume from checkpoint {ckpt.id_[:8]}: {what} has type "
-                               f"{ev.type_key!r}, which cannot be loaded ({ev.reason})")
-
-
-def latest_checkpointer() -> WorkflowCheckpointer | None:
-    """The checkpointer most recently created in this process (what magics use by default)."""
-    for ref in reversed(_LIVE):
-        ckptr = ref()
-        if ckptr is not None:
-            return ckptr
-    return None
-
-
-def live_checkpointers() -> list[WorkflowCheckpointer]:
-    """Every checkpointer still alive in this process, oldest first (to find a live run)."""
-    return [c for c in (ref() for ref in _LIVE) if c is not None]

@@ -19,8 +19,9 @@ from ..runtime.handler import WorkflowHandler
 from ..runtime.recording import register_context_recording
 from ..runtime.workflow import Workflow
 from ..storage import DEFAULT_STORE, STORE_ENV, CheckpointStore, open_store
-from .checkpointer import _LIVE, WorkflowCheckpointer
+from .checkpointer import WorkflowCheckpointer
 from .ctxruns import context_runs
+from .live import forget
 from .model import Checkpoint
 
 _STORES: dict[tuple[str, str], CheckpointStore] = {}
@@ -43,7 +44,7 @@ def _checkpointer_for(workflow: Workflow) -> WorkflowCheckpointer:
     ckptr = _CHECKPOINTERS.get(workflow)
     if ckptr is None or ckptr.store is not store:
         ckptr = WorkflowCheckpointer(workflow=workflow, store=store)
-        _LIVE[:] = [r for r in _LIVE if r() is not ckptr]
+        forget(ckptr)
         _CHECKPOINTERS[workflow] = ckptr
     return ckptr
 

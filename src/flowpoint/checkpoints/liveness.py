@@ -14,8 +14,13 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Container
 from functools import lru_cache
 from typing import Any
+
+from ..errors import StoreError
+from ..storage.base import ConditionalRunStore
+from ..storage.records import LIVE_STATUSES
 
 LEASE_S = 90.0
 RENEW_S = 15.0
@@ -162,3 +167,30 @@ class LeaseKeeper:
 
 
 LEASES = LeaseKeeper()
+
+
+def is_stale(rec: Any, live_here: Container[str]) -> bool:
+    """True if no process runs the stored run ``rec`` (``live_here``: run ids this process runs)."""
+    return rec.run_id not in live_here and run_is_stale(rec.owner, rec.heartbeat_at)
+
+
+def interrupt_if_gone(store: Any, rec: Any, live_here: Container[str]) -> bool:
+    """Mark a run "interrupted" if no live process runs it (its owner is gone or its lease
+    lapsed), unless it ended or renewed its lease meanwhile; True if it was marked."""
+    if not is_stale(rec, live_here):
+        return False
+    if isinstance(store, ConditionalRunStore):
+        return store.interrupt_run(rec.run_id, rec.heartbeat_at)
+    store.update_run(rec.run_id, status="interrupted")
+    return True
+
+
+def mark_stale_runs(store: Any, live_here: Container[str]) -> None:
+    """Runs whose process died mid-run are marked "interrupted" so they can be resumed."""
+    if getattr(store, "read_only", False):
+        return
+    try:
+        for rec in store.list_runs(statuses=LIVE_STATUSES):
+            interrupt_if_gone(store, rec, live_here)
+    except StoreError:
+        pass  # e.g. a full disk: listing and reading must still work
