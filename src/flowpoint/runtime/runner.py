@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import threading
 import time
 import weakref
@@ -19,6 +17,7 @@ from ..errors import (
 )
 from .context import CURRENT, Context, Invocation, Waiter
 from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent, event_key
+from .retry import call_with_retries
 from .step import StepSpec
 
 
@@ -338,7 +337,7 @@ class Runner:
             kwargs[name] = self.workflow.get_service(name, default)
         started = time.perf_counter()
         try:
-            out = await self._call(spec, bound, kwargs)
+            out = await call_with_retries(bound, kwargs, spec.is_async, spec.retry_policy)
             duration = time.perf_counter() - started
             self._remove(in_progress, ev)
             if out is not None and not isinstance(out, Event):
@@ -360,23 +359,6 @@ class Runner:
         finally:
             CURRENT.reset(token)
             self._busy -= 1
-
-    async def _call(self, spec: StepSpec, bound: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        attempts = 0
-        first = time.monotonic()
-        while True:
-            try:
-                if spec.is_async:
-                    return await bound(**kwargs)
-                call = functools.partial(contextvars.copy_context().run, bound, **kwargs)
-                return await asyncio.get_running_loop().run_in_executor(None, call)
-            except Exception as exc:
-                attempts += 1
-                policy = spec.retry_policy
-                delay = policy.next(time.monotonic() - first, attempts, exc) if policy else None
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
 
     # --- stepwise ------------------------------------------------------------------------------
     async def run_step(self) -> list[Event] | None:
