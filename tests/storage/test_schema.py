@@ -82,3 +82,41 @@ def test_store_reports_the_url_without_password(pg_url: str) -> None:
     with SQLStore(pg_url) as store:
         assert "***" in store.url and ":flowpoint@" not in store.url
         assert "***" in repr(store) and ":flowpoint@" not in repr(store)
+
+
+def _checkpoint_indexes(url: str) -> set[str]:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        return {ix["name"] for ix in inspect(engine).get_indexes("flowpoint_checkpoints")}
+    finally:
+        engine.dispose()
+
+
+def test_version_one_store_drops_its_secondary_indexes_and_keeps_its_data(
+        fresh_sql_url: str) -> None:
+    from flowpoint.storage.sqlschema import DROPPED_INDEXES
+
+    with SQLStore(fresh_sql_url) as store:
+        store.put_run(make_run("r", status="running"))
+        for seq in range(3):
+            store.put_checkpoint(make_ckpt("r", seq, id=f"c{seq}", ctx_state={"n": [seq] * 40}))
+    columns = {"ix_flowpoint_checkpoints_step": "step",
+               "ix_flowpoint_checkpoints_input_name": "input_name",
+               "ix_flowpoint_checkpoints_output_name": "output_name",
+               "ix_flowpoint_checkpoints_created_at": "created_at"}
+    raw_execute(fresh_sql_url,  # the version 1 layout: the same tables plus four indexes
+                *[f"CREATE INDEX {name} ON flowpoint_checkpoints ({col})"
+                  for name, col in columns.items()],
+                "UPDATE flowpoint_meta SET value = '1' WHERE key = 'schema_version'")
+    assert set(DROPPED_INDEXES) <= _checkpoint_indexes(fresh_sql_url)
+    with SQLStore(fresh_sql_url) as store:
+        assert not set(DROPPED_INDEXES) & _checkpoint_indexes(fresh_sql_url)
+        assert [c.ctx_state for c in store.list_checkpoints(with_state=True)] == [
+            {"n": [seq] * 40} for seq in range(3)]
+        assert [c.id for c in store.list_checkpoints(CheckpointQuery(steps=("step_2",)))] == ["c2"]
+        store.put_checkpoint(make_ckpt("r", 3, id="c3"))
+        assert store.count_checkpoints() == 4
+    (version,) = raw_execute(fresh_sql_url, "SELECT value FROM flowpoint_meta")
+    assert version[0] == str(SCHEMA_VERSION) == "2"

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from ..errors import SchemaVersionError, StoreError
 from .rows import bare_name
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _PG_SCHEMA_LOCK = 0x666C6F77706F696E  # any constant: serialises schema setup across processes
 
 metadata = MetaData()
@@ -83,11 +83,12 @@ checkpoints = Table(
     Column("serializer", Text, nullable=False),
     Column("size_bytes", Integer, nullable=False, server_default="0"),
     UniqueConstraint("run_id", "seq", name="uq_flowpoint_checkpoints_run_seq"),
-    Index("ix_flowpoint_checkpoints_step", "step"),
-    Index("ix_flowpoint_checkpoints_input_name", "input_name"),
-    Index("ix_flowpoint_checkpoints_output_name", "output_name"),
-    Index("ix_flowpoint_checkpoints_created_at", "created_at"),
 )
+#: Indexes of schema versions 0 and 1 that version 2 dropped: every checkpoint written paid for
+#: them (a page each per commit), while filters on these low-selectivity columns read about as
+#: fast through the runs' started_at index and (run_id, seq).
+DROPPED_INDEXES = ("ix_flowpoint_checkpoints_step", "ix_flowpoint_checkpoints_input_name",
+                   "ix_flowpoint_checkpoints_output_name", "ix_flowpoint_checkpoints_created_at")
 
 blobs = Table(
     "flowpoint_blobs",
@@ -117,11 +118,15 @@ def _migrate_0_to_1(conn: Connection) -> None:
                     "output_event", "state_manifest", "metadata", "parent_id", "serializer")
     size = " + ".join(f"COALESCE(LENGTH({col}), 0)" for col in text_columns)
     conn.exec_driver_sql(f"UPDATE flowpoint_checkpoints SET size_bytes = 48 + {size}")
-    for index in checkpoints.indexes:
-        index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {0: _migrate_0_to_1}
+def _migrate_1_to_2(conn: Connection) -> None:
+    """v2 keeps no secondary checkpoint indexes (see DROPPED_INDEXES)."""
+    for name in DROPPED_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def _stored_version(conn: Connection, tables: set[str], where: str) -> int:
