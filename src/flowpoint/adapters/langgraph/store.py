@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
-from ...storage.records import SORT_KEYS, CheckpointQuery, CheckpointRecord, RunRecord
+from ...storage.records import CheckpointQuery, CheckpointRecord, RunRecord
 from .history import (
     EDITED_META,
     ORIGIN_META,
@@ -26,64 +26,12 @@ from .history import (
     record_of,
     run_of,
 )
+from .scan import ScanIndex, page_of, select_nodes
 from .serde import reading_serde
 
 #: Savers whose ``list(None, limit=1)`` returns the newest checkpoint of all threads.
 _ORDERED_SAVERS = {"SqliteSaver", "PostgresSaver", "ShallowPostgresSaver"}
 _LIVE = ("running", "waiting")
-
-
-def _bare(key: str | None) -> str | None:
-    return None if key is None else key.rsplit(".", 1)[-1]
-
-
-def _type_ok(wanted: tuple[str, ...], key: str | None) -> bool:
-    return key in wanted or _bare(key) in wanted
-
-
-class _Index:
-    """One scan of the saver: branches as runs, nodes by checkpoint id, records in run order."""
-
-    def __init__(self, branch_list: list[Branch], runs: dict[str, RunRecord],
-                 records: dict[str, CheckpointRecord]) -> None:
-        self.branches = {b.run_id: b for b in branch_list}
-        self.runs = runs
-        self.nodes: dict[str, Node] = {n.id: n for b in branch_list for n in b.nodes}
-        order = sorted(branch_list, key=lambda b: (runs[b.run_id].started_at, b.run_id))
-        self.ordered: list[Node] = [n for b in order for n in b.nodes]
-        self._records = records  # kept across scans: a stored checkpoint never changes
-        self._texts: dict[str, str] = {}
-        self._rows: dict[str, tuple[Any, ...]] = {}
-        #: Filtered, ordered checkpoints by (query, live statuses): one scan answers a page,
-        #: its count and the lanes of an explorer refresh without filtering again.
-        self.selected: dict[Any, list[Node]] = {}
-
-    def record(self, node: Node) -> CheckpointRecord:
-        rec = self._records.get(node.id)
-        if rec is None:
-            rec = self._records[node.id] = record_of(node, with_state=False)
-        return rec
-
-    def row(self, node: Node) -> tuple[Any, ...]:
-        """The checkpoint's columns of a table row (its run's are added per read)."""
-        row = self._rows.get(node.id)
-        if row is None:
-            rec = self.record(node)
-            row = self._rows[node.id] = (
-                rec.id, rec.run_id, rec.seq, rec.step, rec.input_type, rec.output_type,
-                rec.created_at, rec.step_duration_s, json.dumps(rec.metadata, default=str),
-                rec.parent_id)
-        return row
-
-    def text(self, node: Node) -> str:
-        text = self._texts.get(node.id)
-        if text is None:
-            rec = self.record(node)
-            text = " ".join([rec.id, rec.run_id, rec.step or "", rec.output_type or "",
-                             json.dumps(rec.output_event, default=str),
-                             json.dumps(rec.metadata, default=str)]).lower()
-            self._texts[node.id] = text
-        return text
 
 
 class LangGraphStore:
@@ -101,7 +49,7 @@ class LangGraphStore:
         self.name = name or getattr(graph, "name", None) or "LangGraph"
         self.url = f"langgraph:{type(saver).__name__}"
         self._lock = threading.RLock()
-        self._index: _Index | None = None
+        self._index: ScanIndex | None = None
         self._signal: Any = None
         self._dirty = False
         self._records: dict[str, CheckpointRecord] = {}
@@ -136,7 +84,7 @@ class LangGraphStore:
             if full:
                 self._index = None
 
-    def index(self) -> _Index:
+    def index(self) -> ScanIndex:
         """The current scan: rebuilt when forced, extended by what the saver holds that is new."""
         with self._lock:
             signal = self._newest()
@@ -173,7 +121,7 @@ class LangGraphStore:
         self._records = {}
         return {n.id: n for n in self._read(None)}
 
-    def _new_read(self, index: _Index) -> dict[str, Node]:
+    def _new_read(self, index: ScanIndex) -> dict[str, Node]:
         nodes = dict(index.nodes)
         for n in self._read(set(nodes)):
             nodes[n.id] = n
@@ -186,10 +134,10 @@ class LangGraphStore:
                 nodes[node.id] = node
         return nodes
 
-    def _scan(self, nodes: dict[str, Node]) -> _Index:
+    def _scan(self, nodes: dict[str, Node]) -> ScanIndex:
         found = branches(nodes.values())
         runs = {b.run_id: self._run(b) for b in found}
-        return _Index(found, runs, self._records)
+        return ScanIndex(found, runs, self._records)
 
     def _finished(self, node: Node) -> bool:
         """True if nothing runs after ``node`` (the graph reached its end)."""
@@ -241,7 +189,7 @@ class LangGraphStore:
         return run_of(branch, self.name, status, origin_id, edited)
 
     # --- runs -----------------------------------------------------------------------------------
-    def _merged(self, index: _Index) -> dict[str, RunRecord]:
+    def _merged(self, index: ScanIndex) -> dict[str, RunRecord]:
         runs = dict(index.runs)
         for run_id, live in self._live.items():
             rec = runs.get(run_id)
@@ -301,79 +249,20 @@ class LangGraphStore:
         waiting = run is not None and run.status == "waiting" and tip.id == node.id
         return record_of(node, with_state=True, waiting=waiting)
 
-    def _select(self, query: CheckpointQuery | None) -> tuple[_Index, list[Node]]:
+    def _select(self, query: CheckpointQuery | None) -> tuple[ScanIndex, list[Node]]:
         index = self.index()
         q = query or CheckpointQuery()
         runs = self._merged(index)
         key = (q, tuple(sorted((r, live.status) for r, live in self._live.items())))
         hit = index.selected.get(key)
         if hit is None:
-            hit = index.selected[key] = self._filter(index, q, runs)
+            hit = index.selected[key] = select_nodes(index, q, runs)
         return index, hit
-
-    def _filter(self, index: _Index, q: CheckpointQuery,
-                runs: dict[str, RunRecord]) -> list[Node]:
-        needle = q.text.lower() if q.text else None
-        out = []
-        for n in index.ordered:
-            run = runs[n.run_id]
-            if q.run_ids is not None and n.run_id not in q.run_ids:
-                continue
-            if q.steps is not None and n.step not in q.steps:
-                continue
-            if not q.include_start and n.step is None:
-                continue
-            rec = index.record(n)
-            if q.input_types is not None and not _type_ok(q.input_types, rec.input_type):
-                continue
-            if q.output_types is not None and not _type_ok(q.output_types, rec.output_type):
-                continue
-            if q.statuses is not None and run.status not in q.statuses:
-                continue
-            if q.workflows is not None and run.workflow not in q.workflows:
-                continue
-            if q.created_after is not None and not n.created_at >= q.created_after:
-                continue
-            if q.created_before is not None and not n.created_at < q.created_before:
-                continue
-            if needle is not None and needle not in index.text(n):
-                continue
-            out.append(n)
-        if q.descending:
-            out.reverse()
-        if q.sort is not None:
-            out.sort(key=self._sort_key(q.sort, index, runs), reverse=q.descending)
-        return out
-
-    @staticmethod
-    def _sort_key(key: str, index: _Index, runs: dict[str, RunRecord]) -> Any:
-        """Order like the SQL stores: missing values first ascending, then by value."""
-        if key not in SORT_KEYS:
-            raise ValueError(f"cannot sort by {key!r}; sort keys: {', '.join(SORT_KEYS)}")
-
-        def value(n: Node) -> tuple[bool, Any]:
-            if key in ("status", "workflow"):
-                v: Any = getattr(runs[n.run_id], key)
-            elif key == "error":
-                err = runs[n.run_id].error
-                v = err.get("message") if isinstance(err, dict) else None
-            elif key == "metadata":
-                v = json.dumps(index.record(n).metadata, sort_keys=True, default=str)
-            else:
-                v = getattr(index.record(n), "step" if key == "step" else key)
-            return (v is not None, v if v is not None else 0)
-
-        return value
-
-    @staticmethod
-    def _page(items: list[Any], limit: int | None, offset: int) -> list[Any]:
-        items = items[offset:]
-        return items if limit is None else items[:limit]
 
     def list_checkpoints(self, query: CheckpointQuery | None = None, limit: int | None = None,
                          offset: int = 0, with_state: bool = False) -> list[CheckpointRecord]:
         index, nodes = self._select(query)
-        page = self._page(nodes, limit, offset)
+        page = page_of(nodes, limit, offset)
         if with_state:
             return [self.get_checkpoint(n.id) for n in page]
         return [index.record(n) for n in page]
@@ -384,7 +273,7 @@ class LangGraphStore:
         runs = self._merged(index)
         tails = {}
         rows = []
-        for n in self._page(nodes, limit, offset):
+        for n in page_of(nodes, limit, offset):
             tail = tails.get(n.run_id)
             if tail is None:
                 run = runs[n.run_id]
