@@ -159,3 +159,12 @@ def test_magics_work_on_a_langgraph_checkpointer(saver):
     finally:
         ip.run_line_magic("unload_ext", "flowpoint")
         ip.reset(new_session=False)
+
+
+def test_a_store_given_beside_a_graph_is_refused_naming_the_saver(saver, tmp_path):
+    graph = joke_builder().compile(checkpointer=saver)
+    with pytest.raises(StoreError, match="store= cannot be used with .*leave store= out"):
+        WorkflowCheckpointer(workflow=graph, store=f"sqlite:///{tmp_path / 'other.db'}")
+    assert not (tmp_path / "other.db").exists()
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    assert WorkflowCheckpointer(workflow=graph, store=ckptr.store).store is ckptr.store
