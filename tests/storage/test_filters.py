@@ -181,6 +181,41 @@ def test_table_page_gives_one_page_and_the_total(store):
     assert rows == [] and total == 3
 
 
+def test_table_page_of_a_search_pages_through_every_match_in_table_order(store):
+    _sorted_store(store)
+    q = Q(text="kept secret", descending=True)
+    rows, total = store.table_page(q, limit=4, offset=1)
+    assert total == 6 and [r[0] for r in rows] == ["c11", "c10", "c02", "c01"]
+    assert rows == store.table_rows(q, limit=4, offset=1)
+    rows, total = store.table_page(Q(text="quota", sort="step_duration_s"), limit=2)
+    assert total == 3 and [r[0] for r in rows] == ["c10", "c11"]
+    assert store.table_page(Q(text="quota"), limit=5, offset=9) == ([], 3)
+    assert store.table_page(Q(text="no such text"), limit=5) == ([], 0)
+
+
+def test_table_facets_count_and_list_the_filter_values_in_one_pass(store):
+    _sorted_store(store)
+    store.put_run(RunRecord(run_id="r7", workflow="other", status="running", started_at=1.0))
+    store.put_checkpoint(CheckpointRecord(
+        id="c70", run_id="r7", seq=0, step=None, input_type=None, output_type="x.Start",
+        input_event=None, output_event=None, ctx_state={"store": {}}, created_at=1.0))
+    every = store.table_facets()
+    assert every == {"total": 7, "step": [None, "a", "b"], "input_type": [None],
+                     "output_type": [None, "x.Start"], "status": ["completed", "failed", "running"]}
+    assert store.table_facets(Q(workflows=("w",), steps=("a",))) == {
+        "total": 2, "step": ["a"], "input_type": [None], "output_type": [None],
+        "status": ["completed", "failed"]}
+    found = store.table_facets(Q(text="quota"))
+    assert found["total"] == 3 and found["status"] == ["failed"]
+    assert store.table_facets(Q(text="no such text"))["total"] == 0
+
+
+def test_last_seqs_gives_the_newest_seq_of_each_run(store):
+    _sorted_store(store)
+    assert store.last_seqs(["r0", "r1", "nope"]) == {"r0": 2, "r1": 2}
+    assert store.last_seqs([]) == {}
+
+
 def test_text_search_ignores_case_of_data_and_needle(store):
     _sorted_store(store)
     store.put_run(RunRecord(run_id="r9", workflow="w", status="completed", started_at=900.0))

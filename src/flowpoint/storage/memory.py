@@ -247,6 +247,28 @@ class MemoryStore:
         with self._lock:
             return len(self._select(query))
 
+    def table_facets(self, query: CheckpointQuery | None = None) -> dict[str, Any]:
+        """How many checkpoints match and the distinct step, event types and run status among
+        them (as SQLStore)."""
+        with self._lock:
+            rows = self._select(query)
+            out: dict[str, Any] = {"total": len(rows)}
+            for column in ("step", "input_type", "output_type", "status"):
+                of_run = column == "status"
+                values = {(self._runs[r["run_id"]] if of_run else r)[column] for r in rows}
+                out[column] = sorted(values, key=lambda v: (v is not None, v))
+        return out
+
+    def last_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """The highest stored seq of each of these runs (as SQLStore)."""
+        wanted = set(run_ids)
+        out: dict[str, int] = {}
+        with self._lock:
+            for r in self._ckpts.values():
+                if r["run_id"] in wanted:
+                    out[r["run_id"]] = max(out.get(r["run_id"], r["seq"]), r["seq"])
+        return out
+
     def distinct_values(self, column: str, query: CheckpointQuery | None = None) -> list[Any]:
         """The distinct values of one column among the matching checkpoints (as SQLStore)."""
         if column not in ("status", "workflow", "step", "input_type", "output_type"):

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -136,6 +137,22 @@ def _contains(col: Any, needle: str, sqlite_dialect: bool) -> Any:
     return folded.contains(needle, autoescape=True)
 
 
+@lru_cache(maxsize=64)
+def _text_match(text: str, state_refs: tuple[str, ...] | None, sqlite_dialect: bool) -> Any:
+    """The search condition of one text (built once: an explorer runs it for the page, the
+    timeline and the selection, and typing repeats it)."""
+    plain, in_json = text_needles(text)
+    return or_(
+        *[_contains(_C[col], plain, sqlite_dialect) for col in PLAIN_TEXT_COLUMNS],
+        *[_contains(_C[col], needle, sqlite_dialect)
+          for col in JSON_TEXT_COLUMNS for needle in in_json],
+        *[_contains(_R[col], needle, sqlite_dialect)
+          for col in RUN_TEXT_COLUMNS for needle in in_json],
+        *[func.strpos(_C.state_manifest, h) > 0 if not sqlite_dialect else
+          func.instr(_C.state_manifest, h) > 0 for h in state_refs or ()],
+    )
+
+
 def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
     """CheckpointQuery as SQL: AND across fields, OR within each tuple. Text matches case-
     insensitively beyond ASCII (SQLite through flowpoint_fold, PostgreSQL through lower())."""
@@ -159,16 +176,7 @@ def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
     if q.workflows is not None:
         out.append(_R.workflow.in_(q.workflows))
     if q.text is not None:
-        plain, in_json = text_needles(q.text)
-        out.append(or_(
-            *[_contains(_C[col], plain, sqlite_dialect) for col in PLAIN_TEXT_COLUMNS],
-            *[_contains(_C[col], needle, sqlite_dialect)
-              for col in JSON_TEXT_COLUMNS for needle in in_json],
-            *[_contains(_R[col], needle, sqlite_dialect)
-              for col in RUN_TEXT_COLUMNS for needle in in_json],
-            *[func.strpos(_C.state_manifest, h) > 0 if not sqlite_dialect else
-              func.instr(_C.state_manifest, h) > 0 for h in q.state_refs or ()],
-        ))
+        out.append(_text_match(q.text, q.state_refs, sqlite_dialect))
     if q.created_after is not None:
         out.append(_C.created_at >= q.created_after)
     if q.created_before is not None:
@@ -417,18 +425,45 @@ class SQLStore:
 
     def table_page(self, query: CheckpointQuery | None, limit: int, offset: int = 0
                    ) -> tuple[list[tuple[Any, ...]], int]:
-        """One page of ``table_rows`` and how many rows match in all: in one pass of the store
-        for a text search (which reads every row anyway), else by two indexed queries."""
+        """One page of ``table_rows`` and how many rows match in all. A text search reads every
+        row anyway, so it runs once, for the ids of all matches in table order; the page's rows
+        are then read by id. Other filters are indexed: one page query and one count."""
         if query is None or query.text is None:
             return self.table_rows(query, limit, offset), self.count_checkpoints(query)
         query = self._text_refs(query)
-        stmt = _select_checkpoints(_TABLE_COLUMNS + [func.count().over()], query, limit, offset,
-                                   self._is_sqlite)
+        ids_stmt = _select_checkpoints([_C.id], query, None, 0, self._is_sqlite)
         with self._read() as conn:
-            rows = conn.execute(stmt).all()
-        if rows:
-            return [tuple(r)[:-1] for r in rows], int(rows[0][-1])
-        return [], self.count_checkpoints(query)
+            ids = list(conn.execute(ids_stmt).scalars())
+            page = ids[offset : offset + limit] if limit is not None else ids[offset:]
+            stmt = (select(*_TABLE_COLUMNS).join_from(checkpoints, runs, _C.run_id == _R.run_id)
+                    .where(_C.id.in_(page)))
+            found = {r[0]: tuple(r) for r in conn.execute(stmt)} if page else {}
+        return [found[i] for i in page if i in found], len(ids)
+
+    def table_facets(self, query: CheckpointQuery | None = None) -> dict[str, Any]:
+        """How many checkpoints match (``total``) and the distinct ``step``, ``input_type``,
+        ``output_type`` and run ``status`` values among them (sorted, None first), in one pass:
+        what a table's counts and filter menus need."""
+        cols = [_C.step, _C.input_type, _C.output_type, _R.status]
+        stmt = (select(*cols, func.count()).select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
+                .where(*_where(self._text_refs(query) or CheckpointQuery(), self._is_sqlite))
+                .group_by(*cols))
+        with self._read() as conn:
+            groups = conn.execute(stmt).all()
+        out: dict[str, Any] = {"total": sum(int(g[-1]) for g in groups)}
+        for i, name in enumerate(("step", "input_type", "output_type", "status")):
+            out[name] = sorted({g[i] for g in groups}, key=lambda v: (v is not None, v))
+        return out
+
+    def last_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """The highest stored seq of each of these runs (runs without checkpoints left out)."""
+        out: dict[str, int] = {}
+        with self._read() as conn:
+            for batch in _batches(list(run_ids)):
+                stmt = (select(_C.run_id, func.max(_C.seq)).where(_C.run_id.in_(batch))
+                        .group_by(_C.run_id))
+                out.update({r: s for r, s in conn.execute(stmt)})
+        return out
 
     def count_checkpoints(self, query: CheckpointQuery | None = None) -> int:
         query = self._text_refs(query)

@@ -20,7 +20,7 @@ from ...checkpoints.model import Checkpoint, Run
 from ...errors import CheckpointNotFound, FlowpointError, InvalidEdit
 from ...runtime.events import Event, event_key
 from ...runtime.workflow import Workflow
-from ..timeline import Timeline, assign_step_colors
+from ..timeline import Timeline
 from .detail_view import DetailView
 from .diff_view import DiffView
 from .edit_view import EditView
@@ -180,30 +180,26 @@ class CheckpointExplorer(w.VBox):
     def _reload(self) -> None:
         started = time.perf_counter()
         s = self.state
+        store_changed = self._seen_revision != s.revision
+        if store_changed:  # the store changed: options and the total too (one pass)
+            self._seen_revision = s.revision
+            self._options, self._total_all = self.source.options(s.filters)
         q = self.source.query(s.filters, s.sort, s.descending)
-        rows, runs, total = self.source.page(q, s.page, s.page_size)
+        known = self._total_all if not s.filters else None
+        rows, runs, total = self.source.page(q, s.page, s.page_size, known)
         last_page = max(0, (total - 1) // s.page_size)
         if s.page > last_page:
             s.page = last_page  # observed: reloads once more
             return
-        lanes, marks = self.source.lanes(runs, q)
         self.total = total
         self._rows = rows
-        store_changed = self._seen_revision != s.revision
-        if store_changed:  # the store changed: options, the total and the selection's run too
-            self._seen_revision = s.revision
-            self._options = self.source.options(s.filters)
-            self._total_all = self.source.count(self.source.base())
-        with self.table.hold_sync():
+        with self.table.hold_sync():  # the table first: the timeline follows
             self.table.options = self.source.keep_selected(self._options, s.filters)
             self.table.total = total
             self.table.total_all = self._total_all
             self.table.rows = rows
-        mark_list = [{"id": m.id, "run_id": m.run_id, "seq": m.seq, "step": m.step,
-                      "output_type": m.output_type, "created_at": m.created_at} for m in marks]
-        self.timeline.set_data(lanes, mark_list)
-        self.timeline.step_colors = assign_step_colors(mark_list,
-                                                       existing=self.timeline.step_colors)
+        lanes, marks = self.source.lanes(runs, q)
+        self.timeline.set_data(lanes, marks)
         self._refresh_cost = time.perf_counter() - started
         sel = s.selected
         if sel and not any(r["id"] == sel for r in rows) and not self._still_matches(sel, q):

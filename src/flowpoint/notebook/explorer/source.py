@@ -16,7 +16,7 @@ from typing import Any
 from ...checkpoints.checkpointer import WorkflowCheckpointer
 from ...checkpoints.model import type_name
 from ...runtime.workflow import Workflow
-from ...storage.records import TABLE_COLUMNS, CheckpointQuery, CheckpointRecord, RunRecord
+from ...storage.records import TABLE_COLUMNS, CheckpointQuery, RunRecord
 
 #: Filter value of the step filter that matches the start checkpoint (``step is None``).
 START = "(start)"
@@ -137,12 +137,15 @@ class Source:
     def count(self, q: CheckpointQuery) -> int:
         return self.store.count_checkpoints(q)
 
-    def page(self, q: CheckpointQuery, page: int, size: int
+    def page(self, q: CheckpointQuery, page: int, size: int, total: int | None = None
              ) -> tuple[list[dict[str, Any]], dict[str, RunRecord], int]:
         """The rows of one page (dicts for the table), the runs they belong to, and how many
-        rows match in all (one pass of the store where it can)."""
+        rows match in all (``total`` when the caller knows it; else one pass of the store where
+        it can)."""
         paged = getattr(self.store, "table_page", None)
-        if paged is not None:
+        if total is not None:
+            rows = self.store.table_rows(q, limit=size, offset=page * size)
+        elif paged is not None:
             rows, total = paged(q, limit=size, offset=page * size)
         else:
             rows = self.store.table_rows(q, limit=size, offset=page * size)
@@ -156,6 +159,9 @@ class Source:
         """The highest seq of each run (whatever the filters), to tell where a run ended."""
         if not run_ids:
             return {}
+        fast = getattr(self.store, "last_seqs", None)
+        if fast is not None:
+            return {run: _seq(seq) for run, seq in fast(run_ids).items()}
         q = CheckpointQuery(run_ids=tuple(run_ids))
         out: dict[str, int] = {}
         for r in self.store.table_rows(q):
@@ -187,17 +193,27 @@ class Source:
                 "status": status, "run_status": run.status if run else "unknown",
                 "cells": cells, "title": title}
 
-    def options(self, filters: dict[str, str]) -> dict[str, list[list[str]]]:
-        """Dropdown options (label, value) for status, step and the event types."""
+    def options(self, filters: dict[str, str]) -> tuple[dict[str, list[list[str]]], int]:
+        """Dropdown options (label, value) for status, step and the event types, and how many
+        checkpoints this explorer may show in all (one pass of the store where it can)."""
         base = self.base()
-        distinct = getattr(self.store, "distinct_values", None)
+        facets = getattr(self.store, "table_facets", None)
+        if facets is not None:
+            found = facets(base)
+            total = int(found["total"])
 
-        def values(column: str) -> list[Any]:
-            if distinct is not None:
-                return list(distinct(column, base))
-            idx = _IDX[column]
-            return sorted({r[idx] for r in self.store.table_rows(base, limit=5000)},
-                          key=lambda v: (v is not None, v))
+            def values(column: str) -> list[Any]:
+                return list(found[column])
+        else:
+            distinct = getattr(self.store, "distinct_values", None)
+            total = self.store.count_checkpoints(base)
+
+            def values(column: str) -> list[Any]:
+                if distinct is not None:
+                    return list(distinct(column, base))
+                idx = _IDX[column]
+                return sorted({r[idx] for r in self.store.table_rows(base, limit=5000)},
+                              key=lambda v: (v is not None, v))
 
         steps = [START if s is None else s for s in values("step")]
 
@@ -212,7 +228,7 @@ class Source:
             "step": [["any step", ""]] + [[s, s] for s in steps],
             "input_type": [["any input", ""]] + types(values("input_type")),
             "output_type": [["any output", ""]] + types(values("output_type")),
-        }, filters)
+        }, filters), total
 
     @staticmethod
     def keep_selected(options: dict[str, list[list[str]]], filters: dict[str, str]
@@ -226,15 +242,19 @@ class Source:
         return out
 
     def lanes(self, runs: dict[str, RunRecord], q: CheckpointQuery
-              ) -> tuple[list[dict[str, Any]], list[CheckpointRecord]]:
-        """Timeline lanes for these runs, newest first, and their checkpoints matching ``q``."""
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Timeline lanes for these runs, newest first (labelled by their start events), and
+        their checkpoints matching ``q`` as timeline marks."""
         ordered = sorted(runs.values(), key=lambda r: (r.started_at, r.run_id), reverse=True)
         if not ordered:
             return [], []
-        mq = dataclasses.replace(q, run_ids=tuple(r.run_id for r in ordered), sort=None,
-                                 descending=False)
-        marks = self.store.list_checkpoints(mq)
-        starts = {m.run_id: m for m in marks if m.seq == 0}
+        ids = tuple(r.run_id for r in ordered)
+        mq = dataclasses.replace(q, run_ids=ids, sort=None, descending=False)
+        marks = [{"id": m[_IDX["id"]], "run_id": m[_IDX["run_id"]], "seq": _seq(m[_IDX["seq"]]),
+                  "step": m[_IDX["step"]], "output_type": m[_IDX["output_type"]],
+                  "created_at": m[_IDX["created_at"]]} for m in self.store.table_rows(mq)]
+        starts = {m.run_id: m for m in self.store.list_checkpoints(
+            CheckpointQuery(run_ids=ids, steps=(None,)))}
         lanes = []
         for r in ordered:
             err = r.error if isinstance(r.error, dict) else {}
