@@ -5,19 +5,43 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, computed_field
 
 from ..runtime.events import Event
 from ..storage.records import CheckpointRecord, RunRecord
+from ..storage.rows import checked_fields, loads
 from .codec import UnknownEvent, decode_event, decode_value
 from .restore import corrupt_paths
 
 
 def _utc(ts: float | None) -> dt.datetime | None:
     return None if ts is None else dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+
+
+class _StoredEvents:
+    """A listed checkpoint's input and output events as their stored JSON text, parsed on
+    first use: a listing builds many checkpoints and reads the events of few. Equal to the
+    parsed pair, as the pair itself would be."""
+
+    __slots__ = ("texts", "parsed")
+
+    def __init__(self, input_text: Any, output_text: Any) -> None:
+        self.texts = (input_text, output_text)
+        self.parsed: tuple[Any, Any] | None = None
+
+    def value(self) -> tuple[Any, Any]:
+        if self.parsed is None:
+            self.parsed = (loads(self.texts[0], "input_event"),
+                           loads(self.texts[1], "output_event"))
+        return self.parsed
+
+    def __eq__(self, other: object) -> bool:
+        return self.value() == (other.value() if isinstance(other, _StoredEvents) else other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def type_name(key: str | None) -> str | None:
@@ -47,7 +71,7 @@ class Checkpoint(BaseModel):
     output_type: str | None = None
     serializer: str = "json"
 
-    _raw_events: tuple[Any, Any] | None = PrivateAttr(default=None)
+    _raw_events: tuple[Any, Any] | _StoredEvents | None = PrivateAttr(default=None)
     _events: tuple[Event | None, Event | None] | None = PrivateAttr(default=None)
     _state: dict[str, Any] | None = PrivateAttr(default=None)
     _loader: Callable[[], dict[str, Any] | None] | None = PrivateAttr(default=None)
@@ -63,24 +87,52 @@ class Checkpoint(BaseModel):
         flowpoint's event registry by default.
         """
         meta = rec.metadata if isinstance(rec.metadata, dict) else {"$corrupt": repr(rec.metadata)}
+        return cls._make(rec.id, rec.run_id, rec.seq, rec.step, rec.created_at,
+                         rec.step_duration_s, meta, rec.parent_id, rec.input_type,
+                         rec.output_type, rec.serializer, (rec.input_event, rec.output_event),
+                         rec.ctx_state, loader, decoder)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any],
+                 loader: Callable[[], dict[str, Any] | None] | None = None,
+                 decoder: Callable[[Any], Any] | None = None) -> Checkpoint:
+        """A checkpoint from a stored row in ``RECORD_COLUMNS`` order (a store's
+        ``record_rows``), read as ``from_record(checkpoint_record(row))`` reads it, except that
+        its events' JSON is parsed only when they are first read."""
+        (id_, run_id, seq, step, input_type, output_type, input_text, output_text, created_at,
+         step_duration_s, metadata, parent_id, serializer) = row
+        seq, created_at, step_duration_s, metadata = checked_fields(
+            seq, created_at, step_duration_s, metadata)
+        return cls._make(id_, run_id, seq, step, created_at, step_duration_s, metadata,
+                         parent_id, input_type, output_type, serializer,
+                         _StoredEvents(input_text, output_text), None, loader, decoder)
+
+    @classmethod
+    def _make(cls, id_: str, run_id: str, seq: int, step: str | None, created_at: float,
+              step_duration_s: float | None, metadata: dict[str, Any], parent_id: str | None,
+              input_type: str | None, output_type: str | None, serializer: str, raw_events: Any,
+              state: Any, loader: Callable[[], dict[str, Any] | None] | None,
+              decoder: Callable[[Any], Any] | None) -> Checkpoint:
         # What model_construct does, minus its per-field default resolution: listing 100,000
         # checkpoints spent most of its time there. The values come from our own store.
         ckpt = cls.__new__(cls)
-        object.__setattr__(ckpt, "__dict__", {
-            "id_": rec.id, "run_id": rec.run_id, "seq": rec.seq, "last_completed_step": rec.step,
-            "created_at": _utc(rec.created_at), "step_duration_s": rec.step_duration_s,
-            "metadata": meta, "parent_id": rec.parent_id, "input_type": rec.input_type,
-            "output_type": rec.output_type, "serializer": rec.serializer})
-        object.__setattr__(ckpt, "__pydantic_fields_set__", _ALL_FIELDS)
-        object.__setattr__(ckpt, "__pydantic_extra__", None)
-        object.__setattr__(ckpt, "__pydantic_private__", {
-            "_raw_events": (rec.input_event, rec.output_event), "_events": None,
-            "_state": rec.ctx_state, "_loader": loader, "_decoder": decoder})
+        _set(ckpt, "__dict__", {
+            "id_": id_, "run_id": run_id, "seq": seq, "last_completed_step": step,
+            "created_at": _utc(created_at), "step_duration_s": step_duration_s,
+            "metadata": metadata, "parent_id": parent_id, "input_type": input_type,
+            "output_type": output_type, "serializer": serializer})
+        _set(ckpt, "__pydantic_fields_set__", _ALL_FIELDS)
+        _set(ckpt, "__pydantic_extra__", None)
+        _set(ckpt, "__pydantic_private__", {
+            "_raw_events": raw_events, "_events": None, "_state": state, "_loader": loader,
+            "_decoder": decoder})
         return ckpt
 
     def _decoded(self) -> tuple[Event | None, Event | None]:
         if self._events is None:
             raw = self._raw_events or (None, None)
+            if isinstance(raw, _StoredEvents):
+                raw = raw.value()
             decode = self._decoder or decode_event
             self._events = (decode(raw[0]), decode(raw[1]))
         return self._events
@@ -156,6 +208,7 @@ class Checkpoint(BaseModel):
 
 
 _ALL_FIELDS = frozenset(Checkpoint.model_fields)
+_set = object.__setattr__
 
 
 class Run(BaseModel):
@@ -176,10 +229,22 @@ class Run(BaseModel):
     @classmethod
     def from_record(cls, rec: RunRecord, status: str | None = None) -> Run:
         """A run as stored; ``status`` overrides a stale "running" with "interrupted"."""
-        return cls(run_id=rec.run_id, workflow=rec.workflow, status=status or rec.status,
-                   started_at=_utc(rec.started_at), ended_at=_utc(rec.ended_at),
-                   origin_checkpoint_id=rec.origin_checkpoint_id, edited=rec.edited,
-                   error=rec.error, result=decode_value(rec.result))
+        values = {"run_id": rec.run_id, "workflow": rec.workflow, "status": status or rec.status,
+                  "started_at": _utc(rec.started_at), "ended_at": _utc(rec.ended_at),
+                  "origin_checkpoint_id": rec.origin_checkpoint_id, "edited": rec.edited,
+                  "error": rec.error, "result": decode_value(rec.result)}
+        if not (type(rec.run_id) is str and type(rec.workflow) is str
+                and type(values["status"]) is str and type(rec.origin_checkpoint_id) in _STR_NONE
+                and type(rec.edited) in _DICT_NONE and type(rec.error) in _DICT_NONE):
+            return cls(**values)  # not as flowpoint's stores read them: validated
+        # Already the field types (JSON objects have str keys): built as model_construct
+        # builds it, without the cost of validating every run of a listing.
+        run = cls.__new__(cls)
+        _set(run, "__dict__", values)
+        _set(run, "__pydantic_fields_set__", _RUN_FIELDS)
+        _set(run, "__pydantic_extra__", None)
+        _set(run, "__pydantic_private__", None)
+        return run
 
     @property
     def duration_s(self) -> float | None:
@@ -202,3 +267,8 @@ class Run(BaseModel):
         body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in rows)
         return f"<table class='fp-run'>{body}</table>"
+
+
+_RUN_FIELDS = frozenset(Run.model_fields)
+_STR_NONE = (str, type(None))
+_DICT_NONE = (dict, type(None))

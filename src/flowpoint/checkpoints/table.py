@@ -26,13 +26,26 @@ def _seqs(pd: Any, values: Any) -> Any:
     return finite.fillna(-1).astype("int64")
 
 
-def _bare(keys: Any) -> Any:
-    return keys.str.rsplit(".", n=1).str[-1]
+def _strings(pd: Any, values: Any) -> Any:
+    """A column of few distinct values as pandas strings: each distinct value is converted
+    once, then spread by its codes."""
+    codes, uniques = pd.factorize(values)
+    names = pd.Series(uniques, dtype=object).astype("string")
+    return pd.Series(names.array.take(codes, allow_fill=True))
+
+
+def _bare(pd: Any, np: Any, keys: Any) -> Any:
+    """Bare class names of event type keys (object column, NA where there is none)."""
+    codes, uniques = pd.factorize(keys)
+    names = pd.Series(uniques, dtype=object).astype("string").str.rsplit(".", n=1).str[-1]
+    spread = [*names.to_numpy(dtype=object), pd.NA]  # codes of -1 (no value) take the NA
+    return pd.Series(np.array(spread, dtype=object)[codes], dtype=object)
 
 
 def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = None,
                       limit: int | None = None) -> Any:
     """The checkpoints matching ``query`` (filtered by the store) with their run's columns."""
+    import numpy as np
     import pandas as pd
 
     rows = store.table_rows(query, limit=limit)
@@ -44,15 +57,15 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
         "checkpoint_id": raw["checkpoint_id"].astype("string"),
         "run_id": raw["run_id"].astype("string"),
         "seq": _seqs(pd, raw["seq"]),
-        "step": raw["step"].astype("string"),
-        "input_type": _bare(raw["input_type"].astype("string")),
-        "output_type": _bare(raw["output_type"].astype("string")),
+        "step": _strings(pd, raw["step"]),
+        "input_type": _bare(pd, np, raw["input_type"]),
+        "output_type": _bare(pd, np, raw["output_type"]),
         "status": raw["status"].astype("category"),
-        "workflow": raw["workflow"].astype("string"),
+        "workflow": _strings(pd, raw["workflow"]),
         "created_at": pd.to_datetime(pd.to_numeric(raw["created_at"], errors="coerce"),
                                      unit="s", utc=True, errors="coerce"),
         "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce").astype("float64"),
-        "metadata": [_metadata(t) for t in raw["metadata"]],
+        "metadata": [{} if t == "{}" else _metadata(t) for t in raw["metadata"]],
         "parent_id": raw["parent_id"].astype("string"),
         "origin_checkpoint_id": raw["origin_checkpoint_id"].astype("string"),
         "edited": [isinstance(t, str) and t not in ("null", "{}") for t in raw["edited"]],

@@ -11,6 +11,7 @@ from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
 from .records import (
     LIVE_STATUSES,
+    RECORD_COLUMNS,
     SORT_KEYS,
     TABLE_COLUMNS,
     UNFINISHED_STATUSES,
@@ -223,6 +224,13 @@ class MemoryStore:
     ) -> list[CheckpointRecord]:
         with self._lock:
             return [self._record(r, with_state) for r in self._page(query, limit, offset)]
+
+    def record_rows(
+        self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[Any, ...]]:
+        """As SQLStore.record_rows: stored values in ``RECORD_COLUMNS`` order."""
+        with self._lock:
+            return [tuple(r[c] for c in RECORD_COLUMNS) for r in self._page(query, limit, offset)]
 
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0

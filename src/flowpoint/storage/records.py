@@ -12,6 +12,12 @@ TABLE_COLUMNS = (
     "metadata", "parent_id", "status", "workflow", "origin_checkpoint_id", "edited",
 )
 
+#: The columns of ``SQLStore.record_rows``: a checkpoint's fields as stored (JSON still text).
+RECORD_COLUMNS = (
+    "id", "run_id", "seq", "step", "input_type", "output_type", "input_event", "output_event",
+    "created_at", "step_duration_s", "metadata", "parent_id", "serializer",
+)
+
 #: Columns ``CheckpointQuery.sort`` can order by.
 SORT_KEYS = ("run_id", "seq", "step", "input_type", "output_type", "status", "created_at",
              "step_duration_s", "metadata", "error", "workflow")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
 from ..errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
 from .contentstore import CORRUPT, Blobs, GetBlob, join_state, split_state
-from .records import RUN_STATUSES, CheckpointRecord, RunRecord
+from .records import RECORD_COLUMNS, RUN_STATUSES, CheckpointRecord, RunRecord
 
 RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
 RUN_JSON_FIELDS = frozenset(("edited", "error", "result"))
@@ -27,6 +27,8 @@ MIN_PREFIX = 4
 MAX_TIME = 9.2e9  # epoch seconds pandas and datetime can both hold (years 1678 to 2261)
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
+_SCAN = json.JSONDecoder().scan_once  # json.loads minus its wrappers, for compact text
+_INF = math.inf
 
 
 def dumps(value: Any, column: str) -> str:
@@ -57,6 +59,13 @@ def loads(text: Any, column: str) -> Any:
     """Parse a JSON column; NULL is None and unparseable text is a corrupt placeholder."""
     if text is None:
         return None
+    if type(text) is str:  # as stored: one compact value, parsed without json.loads' layers
+        try:
+            value, end = _SCAN(text, 0)
+            if end == len(text):
+                return value
+        except Exception:  # noqa: BLE001 - json.loads below tells what is wrong, or reads it
+            pass
     try:
         return json.loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
@@ -179,33 +188,43 @@ def _with_problems(value: Any, problems: list[str]) -> Any:
     return {**base, CORRUPT: "; ".join([*filter(None, [base.get(CORRUPT)]), *problems])}
 
 
-def checkpoint_record(row: Mapping[str, Any], ctx_state: Any = None) -> CheckpointRecord:
-    """A CheckpointRecord from a stored row, never raising: bad JSON or numbers are reported
-    as "$corrupt" values (numbers in the metadata, read as 0.0 or None)."""
+def checked_fields(seq: Any, created_at: Any, step_duration_s: Any, metadata_text: Any
+                   ) -> tuple[int, float, float | None, dict[str, Any]]:
+    """(seq, created_at, step_duration_s, metadata) of a stored row, never raising: a bad
+    number is reported in the metadata's "$corrupt" entry (read as -1, 0.0 or None)."""
+    if (type(seq) is int and type(created_at) is float and -MAX_TIME < created_at < MAX_TIME
+            and (step_duration_s is None or type(step_duration_s) is float
+                 and -_INF < step_duration_s < _INF)):
+        if metadata_text == "{}":
+            return seq, created_at, step_duration_s, {}
+        return seq, created_at, step_duration_s, (
+            _object(loads(metadata_text, "metadata"), "metadata") or {})
     problems: list[str] = []
-    seq = row["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool):
         problems.append(f"seq: {str(seq)[:40]!r} is not an integer")
         seq = -1
-    created_at = _number(row["created_at"], "created_at", problems, True, MAX_TIME)
-    step_duration_s = _number(row["step_duration_s"], "step_duration_s", problems)
-    metadata = _object(loads(row["metadata"], "metadata"), "metadata")
+    created_at = _number(created_at, "created_at", problems, True, MAX_TIME)
+    step_duration_s = _number(step_duration_s, "step_duration_s", problems)
+    metadata = _object(loads(metadata_text, "metadata"), "metadata")
+    return seq, created_at, step_duration_s, _with_problems(metadata or {}, problems)
+
+
+def checkpoint_record(row: Mapping[str, Any], ctx_state: Any = None) -> CheckpointRecord:
+    """A CheckpointRecord from a stored row, never raising: bad JSON or numbers are reported
+    as "$corrupt" values (numbers in the metadata, read as 0.0 or None)."""
+    return record_from_values(tuple(row[c] for c in RECORD_COLUMNS), ctx_state)
+
+
+def record_from_values(row: Sequence[Any], ctx_state: Any = None) -> CheckpointRecord:
+    """checkpoint_record of a row given as its values in RECORD_COLUMNS order."""
+    (id_, run_id, seq, step, input_type, output_type, input_event, output_event, created_at,
+     step_duration_s, metadata, parent_id, serializer) = row[:13]
+    seq, created_at, step_duration_s, metadata = checked_fields(
+        seq, created_at, step_duration_s, metadata)
     return CheckpointRecord(
-        id=row["id"],
-        run_id=row["run_id"],
-        seq=seq,
-        step=row["step"],
-        input_type=row["input_type"],
-        output_type=row["output_type"],
-        input_event=loads(row["input_event"], "input_event"),
-        output_event=loads(row["output_event"], "output_event"),
-        ctx_state=ctx_state,
-        created_at=created_at,
-        step_duration_s=step_duration_s,
-        metadata=_with_problems(metadata or {}, problems),
-        parent_id=row["parent_id"],
-        serializer=row["serializer"],
-    )
+        id_, run_id, seq, step, input_type, output_type, loads(input_event, "input_event"),
+        loads(output_event, "output_event"), ctx_state, created_at, step_duration_s, metadata,
+        parent_id, serializer)
 
 
 def _check_status(status: Any) -> None:
@@ -239,18 +258,30 @@ def run_updates(fields_: Mapping[str, Any]) -> dict[str, Any]:
 def run_record(row: Mapping[str, Any]) -> RunRecord:
     """A RunRecord from a stored row, never raising: bad JSON is a "$corrupt" value, and bad
     times (read as 0.0 or None) are reported in the error's "$corrupt" entry."""
-    problems: list[str] = []
-    values = {name: row[name] for name in RUN_FIELDS}
-    for name in RUN_JSON_FIELDS:
-        values[name] = loads(row[name], name)
-    for name in ("edited", "error"):
-        values[name] = _object(values[name], name)
-    values["started_at"] = _number(row["started_at"], "started_at", problems, True, MAX_TIME)
-    for name in ("ended_at", "heartbeat_at"):
-        values[name] = _number(row[name], name, problems, False, MAX_TIME)
-    if problems:
-        values["error"] = _with_problems(values["error"], problems)
-    return RunRecord(**values)
+    return run_from_values(tuple(row[name] for name in RUN_FIELDS))
+
+
+def _time_or_none(value: Any) -> bool:
+    return value is None or type(value) is float and -MAX_TIME < value < MAX_TIME
+
+
+def run_from_values(row: Sequence[Any]) -> RunRecord:
+    """run_record of a row given as its values in RUN_FIELDS order."""
+    (run_id, workflow, status, started_at, ended_at, origin, edited, error, result, owner,
+     heartbeat_at) = row
+    edited = _object(loads(edited, "edited"), "edited")
+    error = _object(loads(error, "error"), "error")
+    result = loads(result, "result")
+    if not (type(started_at) is float and -MAX_TIME < started_at < MAX_TIME
+            and _time_or_none(ended_at) and _time_or_none(heartbeat_at)):
+        problems: list[str] = []
+        started_at = _number(started_at, "started_at", problems, True, MAX_TIME)
+        ended_at = _number(ended_at, "ended_at", problems, False, MAX_TIME)
+        heartbeat_at = _number(heartbeat_at, "heartbeat_at", problems, False, MAX_TIME)
+        if problems:
+            error = _with_problems(error, problems)
+    return RunRecord(run_id, workflow, status, started_at, ended_at, origin, edited, error,
+                     result, owner, heartbeat_at)
 
 
 def unique_prefix(prefix: str, ids: Iterable[str]) -> str:

@@ -30,10 +30,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import CheckpointNotFound, StoreError
+from .bulk import collector_paused
 from .contentstore import reachable
 from .durability import apply_durability, check_durability
 from .records import (
     LIVE_STATUSES,
+    RECORD_COLUMNS,
     SORT_KEYS,
     UNFINISHED_STATUSES,
     CheckpointQuery,
@@ -43,12 +45,13 @@ from .records import (
 from .rows import (
     JSON_TEXT_COLUMNS,
     PLAIN_TEXT_COLUMNS,
+    RUN_FIELDS,
     RUN_TEXT_COLUMNS,
-    checkpoint_record,
     checkpoint_row,
     decode_state,
     loads,
-    run_record,
+    record_from_values,
+    run_from_values,
     run_row,
     run_updates,
     split_type_filter,
@@ -71,10 +74,8 @@ _BATCH = 500
 MAX_TEXT_REFS = 200  # blob hashes a text search follows into the content-addressed state
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
-_RECORD_COLUMNS = [
-    _C.id, _C.run_id, _C.seq, _C.step, _C.input_type, _C.output_type, _C.input_event,
-    _C.output_event, _C.created_at, _C.step_duration_s, _C.metadata, _C.parent_id, _C.serializer,
-]
+_RECORD_COLUMNS = [_C[name] for name in RECORD_COLUMNS]
+_RUN_COLUMNS = [_R[name] for name in RUN_FIELDS]
 
 
 _TABLE_COLUMNS = [
@@ -325,19 +326,21 @@ class SQLStore:
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read() as conn:
-            row = conn.execute(select(runs).where(_R.run_id == run_id)).first()
-        return None if row is None else run_record(row._mapping)
+            row = conn.execute(select(*_RUN_COLUMNS).where(_R.run_id == run_id)).first()
+        return None if row is None else run_from_values(row)
 
     def list_runs(
         self, run_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None
     ) -> list[RunRecord]:
-        stmt = select(runs).order_by(_R.started_at, _R.run_id)
+        stmt = select(*_RUN_COLUMNS).order_by(_R.started_at, _R.run_id)
         if run_ids is not None:
             stmt = stmt.where(_R.run_id.in_(list(run_ids)))
         if statuses is not None:
             stmt = stmt.where(_R.status.in_(list(statuses)))
-        with self._read() as conn:
-            return [run_record(r._mapping) for r in conn.execute(stmt)]
+        with collector_paused():
+            with self._read() as conn:
+                rows = conn.execute(stmt).all()
+            return [run_from_values(r) for r in rows]
 
     def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
         row, new_blobs = checkpoint_row(ckpt)
@@ -368,9 +371,9 @@ class SQLStore:
 
     def _records(self, conn: Connection, rows: list[Any], with_state: bool) -> list[Any]:
         if not with_state:
-            return [checkpoint_record(r._mapping) for r in rows]
+            return [record_from_values(r) for r in rows]
         states = _BlobReader(conn).states([r.state_manifest for r in rows])
-        return [checkpoint_record(r._mapping, s) for r, s in zip(rows, states, strict=True)]
+        return [record_from_values(r, s) for r, s in zip(rows, states, strict=True)]
 
     def get_checkpoint(self, id_or_prefix: str) -> CheckpointRecord:
         stmt = select(*_RECORD_COLUMNS, _C.state_manifest)
@@ -412,16 +415,27 @@ class SQLStore:
         query = self._text_refs(query)
         columns = _RECORD_COLUMNS + ([_C.state_manifest] if with_state else [])
         stmt = _select_checkpoints(columns, query, limit, offset, self._is_sqlite)
-        with self._read() as conn:
+        with collector_paused(), self._read() as conn:
             return self._records(conn, conn.execute(stmt).all(), with_state)
+
+    def record_rows(
+        self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[Any, ...]]:
+        """list_checkpoints without state as rows of stored values in ``RECORD_COLUMNS`` order
+        (JSON columns still text, numbers unchecked): for listings that decode only what is
+        read (``checked_fields`` and ``loads`` of flowpoint.storage.rows read them safely)."""
+        query = self._text_refs(query)
+        stmt = _select_checkpoints(_RECORD_COLUMNS, query, limit, offset, self._is_sqlite)
+        with collector_paused(), self._read() as conn:
+            return conn.execute(stmt).tuples().all()
 
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
     ) -> list[tuple[Any, ...]]:
         query = self._text_refs(query)
         stmt = _select_checkpoints(_TABLE_COLUMNS, query, limit, offset, self._is_sqlite)
-        with self._read() as conn:
-            return [tuple(r) for r in conn.execute(stmt)]
+        with collector_paused(), self._read() as conn:
+            return [tuple(r) for r in conn.execute(stmt).all()]
 
     def table_page(self, query: CheckpointQuery | None, limit: int, offset: int = 0
                    ) -> tuple[list[tuple[Any, ...]], int]:
