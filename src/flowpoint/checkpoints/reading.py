@@ -4,17 +4,21 @@ turned into tables, and the store's housekeeping (prune, delete, size)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from ..errors import CheckpointNotFound, MissingFilter, RunNotCompleted, WorkflowMismatch
 from ..runtime.handler import WorkflowHandler
 from ..storage import CheckpointStore
-from ..storage.records import LIVE_STATUSES, CheckpointQuery, RunRecord
+from ..storage.bulk import collector_paused
+from ..storage.records import LIVE_STATUSES, RECORD_COLUMNS, CheckpointQuery, RunRecord
 from .codec import JsonCodec
 from .liveness import interrupt_if_gone, is_stale, mark_stale_runs
 from .lookup import epoch, normal_id, resolve_run_id
 from .model import Checkpoint, Run
 from .query import checkpoint_query
+
+_SERIALIZER = RECORD_COLUMNS.index("serializer")
 
 
 class CheckpointReader:
@@ -38,6 +42,24 @@ class CheckpointReader:
             return Checkpoint.from_record(rec, decoder=decoder)
         return Checkpoint.from_record(rec, lambda: self.store.get_checkpoint(rec.id).ctx_state,
                                       decoder)
+
+    def _state_of(self, checkpoint_id: str) -> Any:
+        return self.store.get_checkpoint(checkpoint_id).ctx_state
+
+    def _listed(self, query: CheckpointQuery, limit: int | None = None) -> list[Checkpoint]:
+        """The checkpoints of a listing, their state loaded on first access. From the store's
+        stored rows where it gives them (``record_rows``): events are parsed when first read."""
+        record_rows = getattr(self.store, "record_rows", None)
+        with collector_paused():
+            if record_rows is None:
+                return [self._checkpoint(r) for r in self.store.list_checkpoints(query, limit=limit)]
+            decode = self._decode
+            pickled = self.codec.decode_event if decode is None and \
+                self.codec.name == "pickle" else None
+            make, state_of = Checkpoint.from_row, self._state_of
+            return [make(row, partial(state_of, row[0]),
+                         pickled if pickled is not None and row[_SERIALIZER] == "pickle" else decode)
+                    for row in record_rows(query, limit=limit)]
 
     def get(self, checkpoint_id: str) -> Checkpoint:
         """The checkpoint with this id or unique id prefix (with its state)."""
@@ -65,8 +87,8 @@ class CheckpointReader:
         without a step checkpoint.
         """
         out: dict[str, list[Checkpoint]] = {}
-        for rec in self.store.list_checkpoints(self.query(include_start=False)):
-            out.setdefault(rec.run_id, []).append(self._checkpoint(rec))
+        for ckpt in self._listed(self.query(include_start=False)):
+            out.setdefault(ckpt.run_id, []).append(ckpt)
         return out
 
     def start_checkpoint(self, run_id: str) -> Checkpoint:
@@ -113,7 +135,7 @@ class CheckpointReader:
                 "input_event_type=, output_event_type=, status=, ...); use .checkpoints for all")
         q = self.query(run_id, last_completed_step, input_event_type, output_event_type, status,
                        include_start=include_start, **more)
-        return [self._checkpoint(r) for r in self.store.list_checkpoints(q, limit=limit)]
+        return self._listed(q, limit)
 
     def to_dataframe(self, run_id: Any = None, last_completed_step: Any = None,
                      input_event_type: Any = None, output_event_type: Any = None,
@@ -131,8 +153,9 @@ class CheckpointReader:
         """This workflow's stored runs by id, oldest first, with their status."""
         self._mark_stale_runs()
         scope = self._scope()
-        return {r.run_id: self._run(r) for r in self.store.list_runs()
-                if scope is None or r.workflow in scope}
+        with collector_paused():
+            return {r.run_id: self._run(r) for r in self.store.list_runs()
+                    if scope is None or r.workflow in scope}
 
     def get_run(self, run_id: str) -> Run:
         """One run by id or unique id prefix."""

@@ -427,7 +427,7 @@ class SQLStore:
         query = self._text_refs(query)
         stmt = _select_checkpoints(_RECORD_COLUMNS, query, limit, offset, self._is_sqlite)
         with collector_paused(), self._read() as conn:
-            return conn.execute(stmt).tuples().all()
+            return conn.execute(stmt).all()
 
     def table_rows(
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
