@@ -169,6 +169,7 @@ def explorer_pages(ckptr: Any, only: set[str] | None = None) -> list[str]:
     if CheckpointExplorer is None:
         return []
     ex = CheckpointExplorer(ckptr)
+    ex.state.mode = "diff"  # the diff is drawn for every selection
     pages: list[str] = []
     try:
         recs = ckptr.store.list_checkpoints()
@@ -181,7 +182,6 @@ def explorer_pages(ckptr: Any, only: set[str] | None = None) -> list[str]:
             only = (only | ends) & set(by_id)
         for cid in by_id if only is None else sorted(only):
             ex.select(cid)
-            ex._diff()
             stack = [ex]
             while stack:
                 widget = stack.pop()

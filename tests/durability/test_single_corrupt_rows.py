@@ -166,7 +166,7 @@ async def test_the_explorer_escapes_ids_in_its_hints(tmp_path: Path) -> None:
     try:
         ex.select(XSS_ID + "-0")
         ex.pin_button.click()
-        ex._diff()
+        ex.state.mode = "diff"
         pages, stack = [], [ex]
         while stack:
             widget = stack.pop()

@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from ...checkpoints.model import Checkpoint, Run, type_name
+from .data import ExplorerData, Selection
 from .trees import esc, event_data, head_table, hint, note, short, tree_html
 
 _STATE_ORDER = ("store", "queues", "in_progress", "collect_buffers", "pending_input",
@@ -84,16 +85,18 @@ def detail_html(ckpt: Checkpoint, run: Run | None, is_last: bool = False,
 
 
 class DetailView(w.HTML):
-    """Shows the selected checkpoint; cleared (with a hint) when nothing is selected."""
+    """Renders the selection of ``data``; cleared (with a hint) when nothing is selected."""
 
-    def __init__(self) -> None:
+    def __init__(self, data: ExplorerData) -> None:
         super().__init__(hint("select a checkpoint in the table or the timeline"))
         self.add_class("fp-detail-view")
+        self.read_only = data.read_only
+        data.observe(lambda c: self.show(c["new"]), names="selection")
 
-    def show(self, ckpt: Checkpoint | None, run: Run | None, is_last: bool,
-             read_only: bool) -> None:
-        """Render ``ckpt`` (None clears the view)."""
-        if ckpt is None:
+    def show(self, selection: Selection | None) -> None:
+        """Render the selected checkpoint (None clears the view)."""
+        if selection is None:
             self.value = hint("select a checkpoint in the table or the timeline")
             return
-        self.value = detail_html(ckpt, run, is_last, read_only)
+        self.value = detail_html(selection.checkpoint, selection.run, selection.is_last,
+                                 self.read_only)

@@ -11,10 +11,15 @@ import json
 from typing import Any
 
 import ipywidgets as w
+import traitlets
 
+from ...checkpoints.checkpointer import WorkflowCheckpointer
 from ...checkpoints.codec import EVENT, encode_event
 from ...checkpoints.diff import Change, CheckpointDiff, diff
 from ...checkpoints.model import Checkpoint, type_name
+from ...errors import CheckpointNotFound
+from .data import ExplorerData
+from .state import ExplorerState
 from .trees import esc, hint
 
 _LONG = 60
@@ -128,14 +133,51 @@ def diff_view_html(d: CheckpointDiff, title: str, show_all: bool) -> str:
 
 
 class DiffView(w.VBox):
-    """The diff of the selected checkpoint against the pinned one, else its parent."""
+    """The diff of the selected checkpoint against the pinned one, else its parent; drawn
+    while the state's mode is "diff" (and again whenever selection, pin or show_all change)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: ExplorerState, data: ExplorerData,
+                 ckptr: WorkflowCheckpointer) -> None:
         self.html = w.HTML(hint("select a checkpoint, then open Diff"))
-        self.show_all = w.Checkbox(value=False, description="show all (runtime bookkeeping)",
-                                   indent=False, layout=w.Layout(width="auto"))
+        self.show_all = w.Checkbox(value=state.show_all, description="show all (runtime "
+                                   "bookkeeping)", indent=False, layout=w.Layout(width="auto"))
         super().__init__([self.show_all, self.html])
         self.last: CheckpointDiff | None = None
+        self.state, self.data, self.ckptr = state, data, ckptr
+        traitlets.link((state, "show_all"), (self.show_all, "value"))
+        state.observe(lambda _c: self.render(), names=["mode", "show_all"])
+        data.observe(lambda _c: self.render(), names=["selection", "pinned"])
+
+    def render(self) -> None:
+        """Draw the diff the state asks for (only while Diff is shown)."""
+        if self.state.mode != "diff":
+            return
+        try:
+            self._render()
+        except Exception as exc:  # a widget callback must show its error, not lose it
+            self.data.on_error("diff failed", exc)
+
+    def _render(self) -> None:
+        current = self.data.selection
+        if current is None:
+            self.show(None, None, "", "select a checkpoint first")
+            return
+        b, pinned = current.checkpoint, self.data.pinned
+        if pinned is not None and pinned.id_ != b.id_:
+            self.show(pinned, b, "pinned")
+            return
+        if b.parent_id is None:
+            self.show(None, None, "", (
+                f"checkpoint {b.id_[:8]} is the start of run {b.run_id[:8]}: there is no "
+                f"previous checkpoint. Pin another checkpoint to compare against it."))
+            return
+        try:
+            a = self.ckptr.get(b.parent_id)
+        except CheckpointNotFound:
+            self.show(None, None, "", f"the previous checkpoint {b.parent_id[:8]} is no "
+                                      f"longer stored (pruned?)")
+            return
+        self.show(a, b, "previous" if a.run_id == b.run_id else "resumed from")
 
     def show(self, a: Checkpoint | None, b: Checkpoint | None, how: str, why: str = "") -> None:
         """Show the diff of ``b`` against ``a`` (``how``: pinned / previous / resumed from)."""

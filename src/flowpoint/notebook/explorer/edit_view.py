@@ -16,6 +16,7 @@ import ipywidgets as w
 from ...checkpoints.codec import EVENT
 from ...checkpoints.model import Checkpoint
 from ...errors import InvalidEdit
+from .data import ExplorerData, Selection
 from .forms import EditForm
 from .trees import esc, hint
 
@@ -77,9 +78,10 @@ class StateForm(w.VBox):
 
 
 class EditView(w.VBox):
-    """Event form, state editor, "Resume with edit" and the errors of the last attempt."""
+    """Event form, state editor, "Resume with edit" and the errors of the last attempt, for
+    the selection of ``data``."""
 
-    def __init__(self) -> None:
+    def __init__(self, data: ExplorerData) -> None:
         self.event_form = EditForm()
         self.state_form = StateForm()
         self.resume_button = w.Button(description="Resume with edit", icon="pencil",
@@ -89,6 +91,14 @@ class EditView(w.VBox):
         super().__init__([self.event_form, self.state_form, w.HBox([self.resume_button]),
                           self.error])
         self.checkpoint_id: str | None = None
+        data.observe(lambda c: self.show(c["new"]), names="selection")
+
+    def show(self, selection: Selection | None) -> None:
+        """Load the forms for the selected checkpoint (or say what to do)."""
+        if selection is None:
+            self.load(None, "select a checkpoint")
+        else:
+            self.load(selection.checkpoint, selection.blocker)
 
     def load(self, ckpt: Checkpoint | None, disabled_reason: str | None) -> None:
         """Rebuild the forms for ``ckpt``; kept as typed when it is the same checkpoint."""

@@ -16,7 +16,9 @@ from ...checkpoints.checkpointer import WorkflowCheckpointer, live_checkpointers
 from ...checkpoints.codec import EVENT
 from ...checkpoints.drivers import is_prompt_event
 from ...checkpoints.model import Checkpoint, Run
+from ...errors import CheckpointNotFound
 from ...runtime.handler import WorkflowHandler
+from .data import ExplorerData, Selection
 from .trees import esc, short
 
 
@@ -49,7 +51,7 @@ def live_handler(run_id: str, first: WorkflowCheckpointer | None = None
 class HumanView(w.VBox):
     """Hidden unless the selected run waits for input; ``run_id`` is the run it answers."""
 
-    def __init__(self, on_answer: Callable[[str, str], None],
+    def __init__(self, data: ExplorerData, on_answer: Callable[[str, str], None],
                  on_resume: Callable[[Checkpoint], None]) -> None:
         self.prompt = w.HTML()
         self.text = w.Text(placeholder="your answer (Enter sends)",
@@ -70,6 +72,36 @@ class HumanView(w.VBox):
         self.text.on_msg(self._on_text_msg)
         self.resume_button.on_click(
             lambda _b: self.last_checkpoint is not None and on_resume(self.last_checkpoint))
+        self.data = data
+        data.observe(lambda c: self.show(c["new"]), names="selection")
+
+    def show(self, selection: Selection | None) -> None:
+        """Show the prompt of the selected checkpoint's run if it waits (or of a run resumed
+        from this checkpoint that has no checkpoint of its own yet); else hide."""
+        try:
+            self._show(selection)
+        except Exception as exc:  # a widget callback must show its error, not lose it
+            self.data.on_error("prompt failed", exc)
+
+    def _show(self, selection: Selection | None) -> None:
+        ckptr, read_only = self.data.ckptr, self.data.read_only
+        if selection is None:
+            self.update(ckptr, None, None, read_only)
+            return
+        ckpt, run, store = selection.checkpoint, selection.run, ckptr.store
+        for child in reversed(store.list_runs(statuses=("waiting",))):
+            if child.origin_checkpoint_id == ckpt.id_ and not store.count_checkpoints(
+                    ckptr.query(run_id=child.run_id)):
+                self.update(ckptr, Run.from_record(child), ckpt, read_only)
+                return
+        if run is None or run.status != "waiting":
+            self.update(ckptr, run, None, read_only)
+            return
+        try:
+            holder = ckptr.last_checkpoint(run.run_id)
+        except CheckpointNotFound:
+            holder = ckpt
+        self.update(ckptr, run, holder, read_only)
 
     def _on_text_msg(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("event") == "submit":

@@ -13,6 +13,7 @@ import anywidget
 import traitlets
 
 from ..assets import asset_path
+from .data import ExplorerData
 from .source import COLUMNS
 from .state import ExplorerState
 
@@ -39,16 +40,24 @@ class TableView(anywidget.AnyWidget):
     selected = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Bool(False).tag(sync=True)
 
-    def __init__(self, state: ExplorerState) -> None:
+    def __init__(self, state: ExplorerState, data: ExplorerData) -> None:
         super().__init__(columns=[{"key": k, "label": label, "numeric": num}
                                   for k, label, _sort, num in COLUMNS])
-        self.state = state
+        self.state, self.data = state, data
         self._syncing = False
         for name in ("sort", "descending", "page", "page_size", "selected"):
             traitlets.link((state, name), (self, name))
         state.observe(self._from_state, names="filters")
         self.observe(self._to_state, names=["filters", "text"])
+        data.observe(self._from_data, names=["rows", "total", "total_all", "options"])
         self._from_state(None)
+        self._from_data(None)
+
+    def _from_data(self, _change: Any) -> None:
+        with self.hold_sync():  # one message: counts and rows drawn together
+            d = self.data
+            self.options, self.total, self.total_all, self.rows = (
+                d.options, d.total, d.total_all, d.rows)
 
     def _from_state(self, _change: Any) -> None:
         self._syncing = True
