@@ -87,9 +87,12 @@ class JsonCodec:
             **(extra or {}),
         }
 
-        def rebuild() -> EncodedState:
+        logs = {k: len(state[k]) for k in ("event_log", "accepted_events")}
+
+        def rebuild() -> EncodedState:  # maybe later: the live logs cut back to their length now
             splitter.reset()
-            return self.split_state(state, event, splitter, extra)
+            taken = {**state, **{k: state[k][:n] for k, n in logs.items()}}
+            return self.split_state(taken, event, splitter, extra)
 
         return splitter.finish(manifest, work, rebuild)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from ..runtime.events import Event, StopEvent, event_key
 from ..runtime.runner import Runner
 from ..storage.base import CheckpointStore
 from ..storage.records import CheckpointRecord, EncodedState
+from ..storage.sharedcommit import PendingCommit
 from ..storage.statesplitter import StateSplitter
 from .codec import JsonCodec, encode_value
 
@@ -48,6 +51,8 @@ class Recorder:
         self._event_type = event_type
         self._splitter = (StateSplitter() if type(codec) is JsonCodec
                           and getattr(store, "accepts_encoded_state", False) else None)
+        self._soon = getattr(store, "put_checkpoint_soon", None)
+        self._pending: PendingCommit | None = None  # in the store's shared commit, if any
 
     # --- RunObserver ----------------------------------------------------------------------------
     def on_start_event(self, runner: Runner, start_event: Event) -> None:
@@ -57,13 +62,19 @@ class Recorder:
             runner.pause(before)
 
     def on_step_done(self, runner: Runner, step: str, input_event: Event,
-                     output_event: Event | None, duration_s: float, invocation: Invocation) -> None:
+                     output_event: Event | None, duration_s: float,
+                     invocation: Invocation) -> PendingCommit | None:
+        """Take the step's checkpoint. While other runs write to the same store, it is
+        committed with theirs of this turn of the loop: the PendingCommit returned says when
+        (the runner dispatches the output right then)."""
         before = self._breakpoint(runner, output_event)
+        pending = None
         if invocation.forced or self.is_enabled(step) or before is not None:
-            self._record(runner, step, input_event, output_event, duration_s,
-                         invocation.metadata or {}, before)
+            pending = self._record(runner, step, input_event, output_event, duration_s,
+                                   invocation.metadata or {}, before, shared=before is None)
         if before is not None:
             runner.pause(before)
+        return pending
 
     def _breakpoint(self, runner: Runner, ev: Event | None) -> str | None:
         """The breakpoint step that ``ev`` is about to reach, if any (the run pauses there)."""
@@ -77,6 +88,8 @@ class Recorder:
     def on_status(self, runner: Runner, status: str, **info: Any) -> None:
         """Record a status change. Never raises: a failure here must not replace the run's own
         outcome; if the full record cannot be written, the status alone is (else a warning)."""
+        if status != "running" and self._soon is not None:
+            _writing(self.store).discard(self)
         fields: dict[str, Any] = {"status": status}
         if status in ("completed", "failed", "cancelled", "paused"):
             fields["ended_at"] = time.time()
@@ -120,7 +133,10 @@ class Recorder:
 
     def _record(self, runner: Runner, step: str | None, input_event: Event | None,
                 output_event: Event | None, duration_s: float | None,
-                metadata: dict[str, Any], paused_before: str | None = None) -> None:
+                metadata: dict[str, Any], paused_before: str | None = None,
+                shared: bool = False) -> PendingCommit | None:
+        if self._pending is not None and not self._pending.settled:
+            self.store.flush_checkpoints()  # the run's earlier output goes out first
         snapshot = runner.ctx.snapshot(live_logs=self._splitter is not None)
         if isinstance(output_event, StopEvent) or paused_before is not None:
             snapshot["is_running"] = False  # the run ends (or pauses) right after this checkpoint
@@ -131,8 +147,8 @@ class Recorder:
             except (SerializationError, TypeError, ValueError, RecursionError):
                 self._splitter.reset()  # the whole-state path below reports what is wrong
             else:
-                self._commit(step, input_event, output_event, duration_s, metadata, None, split)
-                return
+                return self._commit(step, input_event, output_event, duration_s, metadata, None,
+                                    split, shared)
 
         def encoded(ev: Callable[[Any], Any]) -> dict[str, Any]:
             state = self.codec.encode_state(snapshot, ev)
@@ -141,6 +157,7 @@ class Recorder:
             return state
 
         self.record(step, input_event, output_event, duration_s, metadata, encoded)
+        return None
 
     def record(self, step: str | None, input_event: Any, output_event: Any,
                duration_s: float | None, metadata: dict[str, Any],
@@ -161,7 +178,7 @@ class Recorder:
 
     def _commit(self, step: str | None, input_event: Any, output_event: Any,
                 duration_s: float | None, metadata: dict[str, Any], state: Any,
-                split: EncodedState | None) -> None:
+                split: EncodedState | None, shared: bool = False) -> PendingCommit | None:
         try:
             meta = encode_value(metadata, "ctx.checkpoint(metadata)")
         except SerializationError as exc:
@@ -176,18 +193,54 @@ class Recorder:
             metadata=meta, parent_id=self.parent_id, serializer=self.codec.name,
             encoded_state=split,
         )
+        if shared and self._soon is not None:
+            writing = _writing(self.store)
+            writing.add(self)
+            if len(writing) > 1:
+                return self._commit_shared(rec, split)
         try:
             self.store.put_checkpoint(rec)
         except BaseException:
             if self._splitter is not None:
                 self._splitter.reset()
             raise
-        if split is not None and self._splitter is not None:
-            self._splitter.committed(split)
         self.next_seq += 1
         self.parent_id = ckpt_id
+        self._committed(rec, split)
+        return None
+
+    def _commit_shared(self, rec: CheckpointRecord, split: EncodedState | None) -> PendingCommit:
+        """Hand the checkpoint to the store's shared commit of this turn of the loop; it is
+        written even if the step is cancelled while waiting for it."""
+        pending = self._pending = self._soon(rec)
+        self.next_seq += 1
+        self.parent_id = rec.id
+        pending.on_commit(lambda: self._committed(rec, split))
+
+        def failed(fut: asyncio.Future[None]) -> None:
+            if (fut.cancelled() or fut.exception() is not None) and self._splitter is not None:
+                self._splitter.reset()
+
+        pending.future.add_done_callback(failed)
+        return pending
+
+    def _committed(self, rec: CheckpointRecord, split: EncodedState | None) -> None:
+        if split is not None and self._splitter is not None:
+            self._splitter.committed(split)
         if self.on_change is not None:
             self.on_change("checkpoint", self.run_id, rec)
+
+
+_WRITING: weakref.WeakKeyDictionary[Any, weakref.WeakSet[Recorder]] = weakref.WeakKeyDictionary()
+
+
+def _writing(store: Any) -> weakref.WeakSet[Recorder]:
+    """The recorders of running runs writing to ``store`` in this process: while there are
+    several, their checkpoints share commits."""
+    found = _WRITING.get(store)
+    if found is None:
+        found = _WRITING[store] = weakref.WeakSet()
+    return found
 
 
 def _safe(text: Callable[[Any], str], value: Any) -> str:

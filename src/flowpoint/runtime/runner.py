@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, Protocol
 
 from ..errors import (
@@ -21,9 +22,21 @@ from .retry import call_with_retries
 from .step import StepSpec
 
 
+class PendingHook(Protocol):
+    """A checkpoint ``on_step_done`` took but commits later (shared with other runs)."""
+
+    def on_commit(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` right after the commit, before anything else runs on the loop."""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        """Wait for the commit; raises if it failed."""
+
+
 class RunObserver(Protocol):
-    """What the runtime tells a checkpointer. Calls are synchronous: a checkpoint is committed
-    before the event it records is dispatched. An exception from a hook fails the run."""
+    """What the runtime tells a checkpointer. A checkpoint is committed before the event it
+    records is dispatched: hooks are synchronous, except that ``on_step_done`` may return a
+    PendingHook, and then the output is dispatched right after that commit while the step
+    awaits it. An exception from a hook, or from its commit, fails the run."""
 
     def on_start_event(self, runner: Runner, start_event: Event) -> None:
         """Called once before a StartEvent is emitted."""
@@ -36,7 +49,7 @@ class RunObserver(Protocol):
         output_event: Event | None,
         duration_s: float,
         invocation: Invocation,
-    ) -> None:
+    ) -> PendingHook | None:
         """Called when a step returns, before its output event is dispatched."""
 
     def on_status(self, runner: Runner, status: str, **info: Any) -> None:
@@ -339,16 +352,18 @@ class Runner:
         try:
             out = await call_with_retries(bound, kwargs, spec.is_async, spec.retry_policy)
             duration = time.perf_counter() - started
-            self._remove(in_progress, ev)
             if out is not None and not isinstance(out, Event):
                 raise WorkflowRuntimeError(f"Step function {spec.name} returned "
                                            f"{type(out).__name__} instead of an Event instance.")
+            self._remove(in_progress, ev)
+            pending = None
             if self.observer is not None:
-                self.observer.on_step_done(self, spec.name, ev, out, duration, inv)
-            if out is not None and held is not None:
-                held.append(out)
-            elif out is not None and self.paused_before is None:
-                self.dispatch(out)
+                pending = self.observer.on_step_done(self, spec.name, ev, out, duration, inv)
+            if pending is None:
+                self._emit(out, held)
+            else:
+                pending.on_commit(functools.partial(self._emit_committed, out, held))
+                await pending
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -359,6 +374,19 @@ class Runner:
         finally:
             CURRENT.reset(token)
             self._busy -= 1
+
+    def _emit(self, out: Event | None, held: list[Event] | None) -> None:
+        if out is not None and held is not None:
+            held.append(out)
+        elif out is not None and self.paused_before is None:
+            self.dispatch(out)
+
+    def _emit_committed(self, out: Event | None, held: list[Event] | None) -> None:
+        """The output of a step whose checkpoint was committed later, with other runs': out
+        right after that commit, unless the run ended meanwhile."""
+        if held is None and self._done is not None and self._done.done():
+            return
+        self._emit(out, held)
 
     # --- stepwise ------------------------------------------------------------------------------
     async def run_step(self) -> list[Event] | None:

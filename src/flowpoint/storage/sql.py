@@ -58,6 +58,7 @@ from .rows import (
     text_needles,
     unique_prefix,
 )
+from .sharedcommit import PendingCommit, SharedCommits
 from .sqlengine import make_engine, parse_url, sqlite_read_only_reason
 from .sqlschema import (
     blobs,
@@ -237,6 +238,7 @@ class SQLStore:
                 read_only = True
         self.read_only = bool(read_only)
         self._beats = {}
+        self._shared = SharedCommits(self._write_batch)
         self._engine = make_engine(self._url, self.read_only)
         apply_durability(self._engine, self.durability)
         insert = (sqlite if self._is_sqlite else postgresql).insert
@@ -344,10 +346,62 @@ class SQLStore:
 
     def put_checkpoint(self, ckpt: CheckpointRecord) -> None:
         row, new_blobs = checkpoint_row(ckpt)
-        split = ckpt.encoded_state
+        self._put(ckpt, row, new_blobs)
+
+    def put_checkpoint_soon(self, ckpt: CheckpointRecord) -> PendingCommit:
+        """Commit ``ckpt`` together with the checkpoints other runs on this event loop hand
+        over in the same turn of the loop: one transaction, so one commit (and one fsync with
+        durability="power") for all (see flowpoint.storage.sharedcommit). Await the result for
+        the commit, which raises what put_checkpoint would. Call it on the loop's thread."""
+        row, new_blobs = checkpoint_row(ckpt)
+        return self._shared.submit((ckpt, row, new_blobs))
+
+    def flush_checkpoints(self) -> None:
+        """Commit now what put_checkpoint_soon queued on the running loop."""
+        self._shared.flush()
+
+    def _write_batch(self, batch: Sequence[Any]) -> list[BaseException | None]:
+        """One transaction for the batch; if that fails, each on its own, so that each caller
+        gets its own outcome."""
+        if len(batch) > 1:
+            beats = [self._heartbeat(ckpt) for ckpt, _, _ in batch]
+            try:
+                self._writer.put_many([
+                    (new, row, beat, ckpt.encoded_state.refs if ckpt.encoded_state else
+                     frozenset()) for (ckpt, row, new), beat in zip(batch, beats, strict=True)])
+            except Exception:  # noqa: BLE001 - each is tried alone below
+                pass
+            else:
+                for (ckpt, _, _), beat in zip(batch, beats, strict=True):
+                    if beat is not None:
+                        self._beaten(ckpt.run_id, ckpt.created_at)
+                return [None] * len(batch)
+        outcomes: list[BaseException | None] = []
+        for ckpt, row, new in batch:
+            try:
+                self._put(ckpt, row, new)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller waiting for it
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    def _heartbeat(self, ckpt: CheckpointRecord) -> dict[str, Any] | None:
+        """The run's heartbeat renewal to write with this checkpoint, if one is due."""
         last_beat = self._beats.get(ckpt.run_id)
-        due = last_beat is None or not 0 <= ckpt.created_at - last_beat < HEARTBEAT_EVERY_S
-        heartbeat = {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at} if due else None
+        if last_beat is None or not 0 <= ckpt.created_at - last_beat < HEARTBEAT_EVERY_S:
+            return {"hb_run": ckpt.run_id, "hb_at": ckpt.created_at}
+        return None
+
+    def _beaten(self, run_id: str, at: float) -> None:
+        """Note the heartbeat_at this store last wrote for the run."""
+        if len(self._beats) > 4096:
+            self._beats.clear()
+        self._beats[run_id] = at
+
+    def _put(self, ckpt: CheckpointRecord, row: dict[str, Any], new_blobs: Any) -> None:
+        split = ckpt.encoded_state
+        heartbeat = self._heartbeat(ckpt)
         try:
             try:
                 self._writer.put(new_blobs, row, heartbeat, split.refs if split else frozenset())
@@ -356,10 +410,8 @@ class SQLStore:
                 self._writer.put(new_blobs, row, heartbeat, frozenset())
         except Duplicate:
             raise StoreError(self._why_rejected(ckpt)) from None
-        if due:
-            if len(self._beats) > 4096:
-                self._beats.clear()
-            self._beats[ckpt.run_id] = ckpt.created_at
+        if heartbeat is not None:
+            self._beaten(ckpt.run_id, ckpt.created_at)
 
     def _why_rejected(self, ckpt: CheckpointRecord) -> str:
         with self._read() as conn:

@@ -68,6 +68,10 @@ class MissingBlobs(Exception):
     """Blobs a checkpoint refers to without sending them are no longer stored."""
 
 
+#: One checkpoint for Writer.put / put_many: (new blobs, row, heartbeat or None, referenced blobs).
+PutItem = tuple[Mapping[str, bytes], Mapping[str, Any], Any, frozenset[str]]
+
+
 class _Prepared:
     """A statement compiled once for the engine's dialect, with its parameter order."""
 
@@ -329,12 +333,35 @@ class Writer:
                 stmt = self._prepared["heartbeat"]
                 cur.execute(stmt.sql, stmt.params(heartbeat))
 
-    def _put_in_one_statement(self, blobs: Mapping[str, bytes], row: Mapping[str, Any],
-                              heartbeat: Any, refs: frozenset[str]) -> None:
-        """PostgreSQL: blobs upserted and heartbeat renewed in CTEs of the checkpoint's INSERT,
-        which inserts only if every blob in ``refs`` is still there; run in autocommit, the
-        statement is its own transaction. While garbage collection holds its table lock the
-        statement waits, then sees what it deleted."""
+    def put_many(self, items: Sequence[PutItem]) -> None:
+        """Several ``put``s in one transaction: one commit (and, with durability="power", one
+        fsync) for all of them. All or none are written; on any error the caller retries them
+        one by one to learn which failed."""
+        if not self._sqlite:
+            with self._raw() as cur:
+                for blobs, row, heartbeat, refs in items:
+                    sql, params = self._pg_put(blobs, row, heartbeat, refs)
+                    cur.execute(sql, params)
+                    if cur.rowcount != 1:
+                        raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer "
+                                           "stored")
+            return
+        refs = frozenset().union(*(item[3] for item in items))
+        blob_rows = [(h, d.decode(), len(d)) for item in items for h, d in item[0].items()]
+        stmt = self._prepared["checkpoint"]
+        beat = self._prepared["heartbeat"]
+        with self._raw() as cur:
+            if refs and len(self._present(cur, list(refs))) < len(refs):
+                raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
+            if blob_rows:
+                cur.executemany(_SQLITE_UPSERT_BLOB, blob_rows)
+            cur.executemany(stmt.sql, [stmt.params(item[1]) for item in items])
+            beats = [beat.params(item[2]) for item in items if item[2] is not None]
+            if beats:
+                cur.executemany(beat.sql, beats)
+
+    def _pg_put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
+                refs: frozenset[str]) -> tuple[str, dict[str, Any]]:
         cols = tuple(row)
         sql = self._pg_put_sql.get(cols)
         if sql is None:
@@ -345,6 +372,15 @@ class Writer:
             b_size=[len(d) for d in blobs.values()], refs=list(refs), n_refs=len(refs),
             beat=heartbeat is not None, hb_run=(heartbeat or {}).get("hb_run"),
             hb_at=(heartbeat or {}).get("hb_at"))
+        return sql, params
+
+    def _put_in_one_statement(self, blobs: Mapping[str, bytes], row: Mapping[str, Any],
+                              heartbeat: Any, refs: frozenset[str]) -> None:
+        """PostgreSQL: blobs upserted and heartbeat renewed in CTEs of the checkpoint's INSERT,
+        which inserts only if every blob in ``refs`` is still there; run in autocommit, the
+        statement is its own transaction. While garbage collection holds its table lock the
+        statement waits, then sees what it deleted."""
+        sql, params = self._pg_put(blobs, row, heartbeat, refs)
         with self._raw(autocommit=True) as cur:
             cur.execute(sql, params)
             if cur.rowcount != 1:
