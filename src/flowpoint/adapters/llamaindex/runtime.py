@@ -25,6 +25,8 @@ from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
 from ...errors import FlowpointError
+from .eventtext import EventTexts
+from .loopstate import loop_context
 from .snapshot import broker_view, store_state
 from .types import TypeRegistry
 from .version import SUPPORTED, installed_version
@@ -43,9 +45,14 @@ class RunWatch:
         self._loop: weakref.ref[Any] | None = None
         self._before: BrokerState | None = None  # the state before this tick was reduced
         self._after: BrokerState | None = None
+        self._texts = EventTexts(registry.serializer)
+
+    def loop_unknown(self) -> bool:
+        """True until the control loop of the run is known (or once it is gone)."""
+        return self._loop is None or self._loop() is None
 
     def on_tick(self, tick: Any, loop_runner: Any) -> None:
-        if self._loop is None and loop_runner is not None:
+        if loop_runner is not None:
             self._loop = weakref.ref(loop_runner)
         self._before, self._after = self._after, self.broker()
         if isinstance(tick, TickStepResult):
@@ -102,25 +109,12 @@ class RunWatch:
         out.update(broker_view(broker, encode))
         out["pending_input"] = encode(self.pending_input)
         out["is_running"] = not isinstance(output, StopEvent)
-        serialized = _busy(broker).to_serialized(self.registry.serializer)
-        context = serialized.model_dump(mode="json", exclude_defaults=True)  # defaults refill
-        context["version"] = serialized.version  # the format marker is kept even at its default
-        context.pop("state", None)  # ctx.store lives in "store", where it can be read and edited
+        context = loop_context(broker, self._texts)
+        self._texts.done()
         out["context"] = context
         out["output_delivery"] = next(
             (i for i, d in enumerate(broker.deliveries.values()) if d.event is output), None)
         return out
-
-
-def _busy(broker: BrokerState) -> BrokerState:
-    """The same state with idle steps left out: a resume takes them from the workflow's own
-    step configuration, so the snapshot grows with the work in flight, not the step count."""
-    trimmed = object.__new__(BrokerState)
-    trimmed.__dict__.update(broker.__dict__)
-    trimmed.workers = {k: w for k, w in broker.workers.items()
-                       if w.queue or w.in_progress or w.collected_events or w.collected_waiters
-                       or w.static_collect_events}
-    return trimmed
 
 
 _HOT = ("get_now", "send_event", "wait_receive", "write_to_event_stream", "wait_for_next_task",
@@ -136,11 +130,13 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
             setattr(self, name, getattr(decorated, name))
 
     async def on_tick(self, tick: Any) -> None:
-        caller = sys._getframe(1).f_locals.get("self")  # the control loop that reduced the tick
+        watch = self._watch
+        # the control loop that reduced the tick (it stays the same for the run)
+        caller = sys._getframe(1).f_locals.get("self") if watch.loop_unknown() else None
         try:
-            self._watch.on_tick(tick, caller)
+            watch.on_tick(tick, caller)
         except BaseException as exc:  # a checkpoint that cannot be stored fails the run loudly
-            self._watch.error = exc
+            watch.error = exc
             raise
         await super().on_tick(tick)
 

@@ -1,0 +1,184 @@
+"""The control loop's state in the runtime's own snapshot format, the part a resume loads.
+
+``BrokerState.to_serialized(...).model_dump(mode="json", exclude_defaults=True)`` builds a tree of
+pydantic models only to turn it into a dict, at every checkpoint. ``loop_context`` writes the
+same dict directly for the states ordinary runs are in (queues, work in flight, collect buffers,
+waiters, pending deliveries) and takes the runtime's own path for the rest (retried attempts that
+carry an exception, collection streams, child workflows). Contract tests check both agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.context.context_types import CURRENT_SERIALIZED_VERSION
+from workflows.runtime.types.internal_state import BrokerState
+
+from .eventtext import EventTexts
+
+
+def busy(worker: Any) -> bool:
+    """True for a step with work in its record; idle steps are left out of a snapshot (a resume
+    takes them from the workflow's own step configuration), so its size follows the work in
+    flight, not the step count."""
+    return bool(worker.queue or worker.in_progress or worker.collected_events
+                or worker.collected_waiters or worker.static_collect_events)
+
+
+def loop_context(broker: BrokerState, texts: EventTexts) -> dict[str, Any]:
+    """The snapshot of ``broker`` without its ``state`` (ctx.store is stored apart), events as
+    the runtime's serializer writes them; defaults are left out (loading fills them in)."""
+    if broker.children or broker.streams or broker.collection_release_states:
+        return _by_runtime(broker, texts)
+    text = texts.serialize
+    workers: dict[str, Any] = {}
+    for step_id, worker in broker.workers.items():
+        if not busy(worker):
+            continue
+        out: dict[str, Any] = {}
+        if worker.queue:
+            queue = [_attempt(a, text) for a in worker.queue]
+            if None in queue:
+                return _by_runtime(broker, texts)
+            out["queue"] = queue
+        if worker.in_progress:
+            running = [_in_progress(p, text) for p in worker.in_progress]
+            if None in running:
+                return _by_runtime(broker, texts)
+            out["in_progress"] = running
+        if worker.collected_events:
+            out["collected_events"] = {k: [text(e) for e in evs]
+                                       for k, evs in worker.collected_events.items()}
+        if worker.collect_generations:
+            out["collect_generations"] = dict(worker.collect_generations)
+        if worker.static_collect_events:
+            out["static_collect_events"] = [text(e) for e in worker.static_collect_events]
+        if worker.collected_waiters:
+            out["collected_waiters"] = [_waiter(w, text) for w in worker.collected_waiters]
+        workers[str(step_id)] = out
+    context: dict[str, Any] = {}
+    if broker.is_running:
+        context["is_running"] = True
+    if workers:
+        context["workers"] = workers
+    for name in ("stream_seq", "work_item_seq", "invocation_seq"):
+        value = getattr(broker, name)
+        if value:
+            context[name] = int(value)
+    if broker.deliveries:
+        context["deliveries"] = [_delivery(key, d, text) for key, d in broker.deliveries.items()]
+    if broker.elapsed_alive:
+        context["elapsed_alive"] = float(broker.elapsed_alive)
+    if broker.last_alive_stamp is not None:
+        context["last_alive_stamp"] = float(broker.last_alive_stamp)
+    if broker.journal_seq:
+        context["journal_seq"] = int(broker.journal_seq)
+    context["version"] = CURRENT_SERIALIZED_VERSION
+    return context
+
+
+def _by_runtime(broker: BrokerState, texts: EventTexts) -> dict[str, Any]:
+    """The runtime's own serialization of the busy steps (every field it knows)."""
+    trimmed = object.__new__(BrokerState)
+    trimmed.__dict__.update(broker.__dict__)
+    trimmed.workers = {k: w for k, w in broker.workers.items() if busy(w)}
+    serialized = trimmed.to_serialized(texts)  # type: ignore[arg-type]
+    context = serialized.model_dump(mode="json", exclude_defaults=True)
+    context["version"] = serialized.version  # the format marker is kept even at its default
+    context.pop("state", None)
+    return context
+
+
+def _common(item: Any, text: Any, out: dict[str, Any]) -> bool:
+    """The fields queued and running attempts share; False if one needs the runtime's path."""
+    if item.last_exception is not None:
+        return False
+    if item.bound_events is not None:
+        out["bound_events"] = {k: text(e) for k, e in item.bound_events.items()}
+    if item.attempts:
+        out["attempts"] = int(item.attempts)
+    if item.first_attempt_at is not None:
+        out["first_attempt_at"] = float(item.first_attempt_at)
+    if item.last_failed_at is not None:
+        out["last_failed_at"] = float(item.last_failed_at)
+    if item.recovery_counts:
+        out["recovery_counts"] = dict(item.recovery_counts)
+    if item.scope_path:
+        out["scope_path"] = list(item.scope_path)
+    return True
+
+
+def _attempt(a: Any, text: Any) -> dict[str, Any] | None:
+    out: dict[str, Any] = {"event": text(a.event)}
+    if not _common(a, text, out):
+        return None
+    if a.not_before is not None:
+        out["not_before"] = float(a.not_before)
+    if a.collection_release_payload is not None:
+        out["collection_release_payload"] = _payload(a.collection_release_payload, text)
+    if a.work_item_id is not None:
+        out["work_item_id"] = a.work_item_id
+    return out
+
+
+def _in_progress(p: Any, text: Any) -> dict[str, Any] | None:
+    out: dict[str, Any] = {"event": text(p.event)}
+    if not _common(p, text, out):
+        return None
+    shared = p.shared_state
+    if shared.collection_release_payload is not None:
+        out["collection_release_payload"] = _payload(shared.collection_release_payload, text)
+    if p.work_item_id is not None:
+        out["work_item_id"] = p.work_item_id
+    if p.worker_id is not None:
+        out["worker_id"] = int(p.worker_id)
+    if p.invocation_id is not None:
+        out["invocation_id"] = p.invocation_id
+    if p.received:
+        out["received"] = sorted(p.received)
+    if shared.collected_events:
+        out["collected_events"] = {k: [text(e) for e in evs]
+                                   for k, evs in shared.collected_events.items()}
+    if p.collect_generations:
+        out["collect_generations"] = dict(p.collect_generations)
+    return out
+
+
+def _payload(payload: Any, text: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"binding_id": payload.binding_id, "stream_id": payload.stream_id}
+    if payload.events:
+        out["events"] = [text(e) for e in payload.events]
+    if payload.output_scope_path:
+        out["output_scope_path"] = list(payload.output_scope_path)
+    return out
+
+
+def _waiter(w: Any, text: Any) -> dict[str, Any]:
+    waiting = w.waiting_for_event
+    out: dict[str, Any] = {"waiter_id": w.waiter_id, "event": text(w.event)}
+    if w.bound_events is not None:
+        out["bound_events"] = {k: text(e) for k, e in w.bound_events.items()}
+    out["waiting_for_event"] = f"{waiting.__module__}.{waiting.__name__}"
+    if len(w.requirements) or w.has_requirements:
+        out["has_requirements"] = True
+    if w.resolved_event:
+        out["resolved_event"] = text(w.resolved_event)
+    if w.scope_path:
+        out["scope_path"] = list(w.scope_path)
+    if w.collection_release_payload is not None:
+        out["collection_release_payload"] = _payload(w.collection_release_payload, text)
+    if w.work_item_id is not None:
+        out["work_item_id"] = w.work_item_id
+    return out
+
+
+def _delivery(key: Any, d: Any, text: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"invocation_id": key.invocation_id, "index": int(key.index),
+                           "event": text(d.event)}
+    if d.step_id is not None:
+        out["step_id"] = str(d.step_id)
+    if d.recovery_counts:
+        out["recovery_counts"] = dict(d.recovery_counts)
+    if d.scope_path:
+        out["scope_path"] = list(d.scope_path)
+    return out
