@@ -46,3 +46,36 @@ async def test_filters_match_filter_checkpoints(ckptr):
     assert len(ckptr.to_dataframe(last_completed_step=None)) == 9  # None: no filter
     assert len(ckptr.to_dataframe(status="failed")) == 0
     assert list(ckptr.to_dataframe().columns)[:3] == ["checkpoint_id", "run_id", "seq"]
+
+
+async def test_damaged_cells_read_as_missing_values_of_the_column_type(tmp_path):
+    import sqlite3
+
+    import pandas as pd
+
+    path = tmp_path / "bad.db"
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{path}")
+    for topic in "ab":
+        await ckptr.run(topic=topic)
+    conn = sqlite3.connect(path)
+    ids = [r[0] for r in conn.execute("SELECT id FROM flowpoint_checkpoints ORDER BY rowid")]
+    run_ids = [r[0] for r in conn.execute("SELECT run_id FROM flowpoint_runs ORDER BY rowid")]
+    for column, value, cid in (("seq", "x", ids[1]), ("output_type", None, ids[1]),
+                               ("created_at", "yesterday", ids[2]), ("metadata", "[1]", ids[2]),
+                               ("step_duration_s", "slow", ids[4]), ("input_type", 5, ids[4])):
+        conn.execute(f"UPDATE flowpoint_checkpoints SET {column} = ? WHERE id = ?", (value, cid))
+    conn.execute("UPDATE flowpoint_runs SET edited = '[1]' WHERE run_id = ?", (run_ids[1],))
+    conn.commit()
+    conn.close()
+    df = ckptr.to_dataframe()
+    assert len(df) == 6 and str(df["seq"].dtype) == "int64"
+    by_id = df.set_index("checkpoint_id")
+    assert by_id.loc[ids[1], "seq"] == -1 and by_id.loc[ids[1], "output_type"] is pd.NA
+    assert by_id.loc[ids[2], "created_at"] is pd.NaT
+    assert by_id.loc[ids[2], "metadata"] == {"$corrupt": "metadata: not an object"}
+    assert by_id.loc[ids[4], "input_type"] == "5"
+    assert by_id.loc[ids[4], "step_duration_s"] != by_id.loc[ids[4], "step_duration_s"]  # NaN
+    assert set(df["output_type"].dropna()) == {"StartEvent", "JokeEvent", "StopEvent"}
+    assert df["edited"].tolist() == [False] * 3 + [True] * 3
+    assert list(df["status"].cat.categories) == ["completed"]
+

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..storage.base import CheckpointStore
+from ..storage.bulk import collector_paused
 from ..storage.records import CheckpointQuery
 
 
@@ -42,6 +43,11 @@ def _bare(pd: Any, np: Any, keys: Any) -> Any:
     return pd.Series(np.array(spread, dtype=object)[codes], dtype=object)
 
 
+_NAMES = ("checkpoint_id", "run_id", "seq", "step", "input_type", "output_type", "created_at",
+          "step_duration_s", "metadata", "parent_id", "status", "workflow",
+          "origin_checkpoint_id", "edited")
+
+
 def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = None,
                       limit: int | None = None) -> Any:
     """The checkpoints matching ``query`` (filtered by the store) with their run's columns."""
@@ -49,25 +55,25 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
     import pandas as pd
 
     rows = store.table_rows(query, limit=limit)
-    raw = pd.DataFrame.from_records(rows, columns=[
-        "checkpoint_id", "run_id", "seq", "step", "input_type", "output_type", "created_at",
-        "step_duration_s", "metadata", "parent_id", "status", "workflow", "origin_checkpoint_id",
-        "edited"], coerce_float=False)
-    frame = pd.DataFrame({
-        "checkpoint_id": raw["checkpoint_id"].astype("string"),
-        "run_id": raw["run_id"].astype("string"),
-        "seq": _seqs(pd, raw["seq"]),
-        "step": _strings(pd, raw["step"]),
-        "input_type": _bare(pd, np, raw["input_type"]),
-        "output_type": _bare(pd, np, raw["output_type"]),
-        "status": raw["status"].astype("category"),
-        "workflow": _strings(pd, raw["workflow"]),
-        "created_at": pd.to_datetime(pd.to_numeric(raw["created_at"], errors="coerce"),
-                                     unit="s", utc=True, errors="coerce"),
-        "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce").astype("float64"),
-        "metadata": [{} if t == "{}" else _metadata(t) for t in raw["metadata"]],
-        "parent_id": raw["parent_id"].astype("string"),
-        "origin_checkpoint_id": raw["origin_checkpoint_id"].astype("string"),
-        "edited": [isinstance(t, str) and t not in ("null", "{}") for t in raw["edited"]],
-    })
-    return frame
+    with collector_paused():
+        cells = np.empty((len(rows), len(_NAMES)), dtype=object)
+        cells[:] = rows if rows else cells
+        raw = {name: pd.Series(cells[:, i], dtype=object) for i, name in enumerate(_NAMES)}
+        return pd.DataFrame({
+            "checkpoint_id": pd.array(raw["checkpoint_id"], dtype="string"),
+            "run_id": pd.array(raw["run_id"], dtype="string"),
+            "seq": _seqs(pd, raw["seq"]),
+            "step": _strings(pd, raw["step"]),
+            "input_type": _bare(pd, np, raw["input_type"]),
+            "output_type": _bare(pd, np, raw["output_type"]),
+            "status": pd.Series(raw["status"].tolist()).astype("category"),
+            "workflow": _strings(pd, raw["workflow"]),
+            "created_at": pd.to_datetime(pd.to_numeric(raw["created_at"], errors="coerce"),
+                                         unit="s", utc=True, errors="coerce"),
+            "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce"
+                                             ).astype("float64"),
+            "metadata": [{} if t == "{}" else _metadata(t) for t in raw["metadata"]],
+            "parent_id": pd.array(raw["parent_id"], dtype="string"),
+            "origin_checkpoint_id": pd.array(raw["origin_checkpoint_id"], dtype="string"),
+            "edited": [isinstance(t, str) and t not in ("null", "{}") for t in raw["edited"]],
+        })
