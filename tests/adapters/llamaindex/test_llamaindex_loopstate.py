@@ -10,7 +10,17 @@ import copy
 from typing import Any
 
 import pytest
-from li_flows import AskFlow, FanFlow, Item, JokeFlow, Squared, TypedFlow, WaitingFlow, reset
+from li_flows import (
+    AskFlow,
+    FanFlow,
+    Item,
+    JokeFlow,
+    Squared,
+    Tally,
+    TypedFlow,
+    WaitingFlow,
+    reset,
+)
 from pydantic import BaseModel
 from workflows import Context, Workflow, step
 from workflows.events import (
@@ -115,7 +125,9 @@ class RetryFlow(Workflow):
 def _reference(broker: BrokerState, serializer: Any) -> dict[str, Any]:
     """The runtime's own snapshot of the busy steps, as the adapter stores it."""
     trimmed = copy.copy(broker)
-    trimmed.workers = {k: w for k, w in broker.workers.items() if loopstate.busy(w)}
+    trimmed.workers = {k: w for k, w in broker.workers.items()
+                       if w.queue or w.in_progress or w.collected_events or w.collected_waiters
+                       or w.static_collect_events}
     serialized = trimmed.to_serialized(serializer)
     out = serialized.model_dump(mode="json", exclude_defaults=True)
     out["version"] = serialized.version
@@ -131,9 +143,9 @@ def compared(monkeypatch):
     on_tick = RunWatch.on_tick
     by_runtime = loopstate._by_runtime
 
-    def spy_by_runtime(broker, texts):
+    def spy_by_runtime(broker, texts, steps):
         seen["by_runtime"] += 1
-        return by_runtime(broker, texts)
+        return by_runtime(broker, texts, steps)
 
     def spy(self, tick, loop_runner):
         on_tick(self, tick, loop_runner)
@@ -236,3 +248,39 @@ def test_event_texts_are_what_the_serializer_writes(event):
     assert texts.serialize(event) == serializer.serialize(event)
     texts.done()
     assert texts.serialize(event) == serializer.serialize(event)  # kept by identity
+
+
+class LateTally(Workflow):
+    """Typed state that the first step leaves alone and the second writes."""
+
+    @step
+    async def first(self, ctx: Context[Tally], ev: StartEvent) -> Item:
+        return Item(n=1)
+
+    @step
+    async def second(self, ctx: Context[Tally], ev: Item) -> StopEvent:
+        async with ctx.store.edit_state() as state:
+            state.count = 5
+        return StopEvent(result="done")
+
+
+async def test_the_stored_state_is_what_the_state_store_gives_before_and_after_a_write():
+    ckptr = WorkflowCheckpointer(workflow=LateTally(timeout=30), store="memory")
+    handler = ckptr.run()
+    await handler
+    first, second = ckptr.checkpoints[handler.run_id]
+    assert first.raw_state["store"] == Tally().model_dump(mode="json")  # defaults, unwritten
+    assert second.raw_state["store"] == {"count": 5, "label": ""}
+
+
+async def test_the_state_store_record_the_snapshot_reads_is_the_checkpointed_model():
+    from workflows.context.state_store import DictState, InMemoryStateStore
+
+    store = InMemoryStateStore(DictState())
+    await store.set("k", [1, 2])
+    record = store._memory_storage._record
+    assert record is not None and record.data is store.checkpoint().state
+    assert store.state_type is DictState
+    empty = InMemoryStateStore(Tally())
+    assert empty._memory_storage._record is None or isinstance(
+        empty._memory_storage._record.data, Tally)

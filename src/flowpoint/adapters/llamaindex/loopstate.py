@@ -17,34 +17,37 @@ from workflows.runtime.types.internal_state import BrokerState
 from .eventtext import EventTexts
 
 
-def busy(worker: Any) -> bool:
-    """True for a step with work in its record; idle steps are left out of a snapshot (a resume
-    takes them from the workflow's own step configuration), so its size follows the work in
-    flight, not the step count."""
-    return bool(worker.queue or worker.in_progress or worker.collected_events
-                or worker.collected_waiters or worker.static_collect_events)
+def busy(broker: BrokerState) -> list[tuple[Any, Any]]:
+    """The (step id, worker state) of steps with work in their record. Idle steps are left out
+    of a snapshot (a resume takes them from the workflow's own step configuration), so its size
+    follows the work in flight, not the step count."""
+    return [(k, w) for k, w in broker.workers.items()
+            if w.queue or w.in_progress or w.collected_events or w.collected_waiters
+            or w.static_collect_events]
 
 
-def loop_context(broker: BrokerState, texts: EventTexts) -> dict[str, Any]:
+def loop_context(broker: BrokerState, texts: EventTexts,
+                 steps: list[tuple[Any, Any]] | None = None) -> dict[str, Any]:
     """The snapshot of ``broker`` without its ``state`` (ctx.store is stored apart), events as
-    the runtime's serializer writes them; defaults are left out (loading fills them in)."""
+    the runtime's serializer writes them; defaults are left out (loading fills them in).
+    ``steps``: ``busy(broker)`` if already known."""
+    if steps is None:
+        steps = busy(broker)
     if broker.children or broker.streams or broker.collection_release_states:
-        return _by_runtime(broker, texts)
+        return _by_runtime(broker, texts, steps)
     text = texts.serialize
     workers: dict[str, Any] = {}
-    for step_id, worker in broker.workers.items():
-        if not busy(worker):
-            continue
+    for step_id, worker in steps:
         out: dict[str, Any] = {}
         if worker.queue:
             queue = [_attempt(a, text) for a in worker.queue]
             if None in queue:
-                return _by_runtime(broker, texts)
+                return _by_runtime(broker, texts, steps)
             out["queue"] = queue
         if worker.in_progress:
             running = [_in_progress(p, text) for p in worker.in_progress]
             if None in running:
-                return _by_runtime(broker, texts)
+                return _by_runtime(broker, texts, steps)
             out["in_progress"] = running
         if worker.collected_events:
             out["collected_events"] = {k: [text(e) for e in evs]
@@ -77,11 +80,12 @@ def loop_context(broker: BrokerState, texts: EventTexts) -> dict[str, Any]:
     return context
 
 
-def _by_runtime(broker: BrokerState, texts: EventTexts) -> dict[str, Any]:
+def _by_runtime(broker: BrokerState, texts: EventTexts,
+                steps: list[tuple[Any, Any]]) -> dict[str, Any]:
     """The runtime's own serialization of the busy steps (every field it knows)."""
     trimmed = object.__new__(BrokerState)
     trimmed.__dict__.update(broker.__dict__)
-    trimmed.workers = {k: w for k, w in broker.workers.items() if busy(w)}
+    trimmed.workers = dict(steps)
     serialized = trimmed.to_serialized(texts)  # type: ignore[arg-type]
     context = serialized.model_dump(mode="json", exclude_defaults=True)
     context["version"] = serialized.version  # the format marker is kept even at its default

@@ -26,7 +26,7 @@ from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
 from ...errors import FlowpointError
 from .eventtext import EventTexts
-from .loopstate import loop_context
+from .loopstate import busy, loop_context
 from .snapshot import broker_view, store_state
 from .types import TypeRegistry
 from .version import SUPPORTED, installed_version
@@ -106,10 +106,11 @@ class RunWatch:
                 f"{installed_version()}; flowpoint supports {SUPPORTED}")
         store = self.adapter.get_state_store() if self.adapter is not None else None
         out: dict[str, Any] = {"store": store_state(store, self.registry)}
-        out.update(broker_view(broker, encode))
+        steps = busy(broker)
+        out.update(broker_view(steps, encode))
         out["pending_input"] = encode(self.pending_input)
         out["is_running"] = not isinstance(output, StopEvent)
-        context = loop_context(broker, self._texts)
+        context = loop_context(broker, self._texts, steps)
         self._texts.done()
         out["context"] = context
         out["output_delivery"] = next(

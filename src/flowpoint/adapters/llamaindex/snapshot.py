@@ -1,7 +1,8 @@
 """The readable part of a 2.x checkpoint: the user's state and the work in flight.
 
 Read from the live objects of the run, never by rebuilding a context (``ctx.to_dict()`` replays
-every tick each time). What a resume needs is the journal; this part is for people and filters.
+every tick each time). A resume loads the runtime's own snapshot (loopstate.py); this part is
+for people and filters.
 """
 
 from __future__ import annotations
@@ -14,19 +15,30 @@ from workflows.context.state_store import DictState
 from ...checkpoints.codec import decode_value, encode_value
 from .types import TypeRegistry, type_key
 
+_UNREAD = object()
 
-def _model(store: Any) -> BaseModel | None:
+
+def _model(store: Any, registry: TypeRegistry) -> BaseModel | None:
+    """The committed state model, shared, not copied. Read from the in-memory store's record
+    when it is there (``checkpoint()`` copies the record and makes a new default model each
+    time nothing was written yet); else through ``checkpoint()``."""
     if store is None:
         return None
+    record = getattr(getattr(store, "_memory_storage", None), "_record", _UNREAD)
+    if record is None and getattr(store, "state_type", None) is registry.state_type:
+        return registry.default_state()
+    data = getattr(record, "data", None)
+    if isinstance(data, BaseModel):
+        return data
     try:
-        return store.checkpoint().state  # the committed model, shared, not copied
+        return store.checkpoint().state
     except (AttributeError, TypeError):
         return None
 
 
 def store_state(store: Any, registry: TypeRegistry) -> dict[str, Any]:
     """``ctx.store``'s state as JSON-able data: a DictState's keys, or a typed state's fields."""
-    model = _model(store)
+    model = _model(store, registry)
     if model is None:
         return {}
     cached = registry.state_cache
@@ -52,13 +64,14 @@ def state_model(data: Any, registry: TypeRegistry) -> BaseModel:
     return registry.state_type.model_validate(data)
 
 
-def broker_view(broker: Any, encode: Any) -> dict[str, Any]:
-    """Queued and running events per step, collect buffers and waiters of the control loop."""
+def broker_view(workers: Any, encode: Any) -> dict[str, Any]:
+    """Queued and running events per step, collect buffers and waiters of the control loop's
+    ``workers`` (step id, worker state) pairs."""
     queues: dict[str, list[Any]] = {}
     in_progress: dict[str, list[Any]] = {}
     buffers: dict[str, dict[str, list[Any]]] = {}
     waiters: list[dict[str, Any]] = []
-    for step_id, worker in (broker.workers.items() if broker is not None else ()):
+    for step_id, worker in workers:
         name = str(step_id)
         if worker.queue:
             queues[name] = [encode(a.event) for a in worker.queue]

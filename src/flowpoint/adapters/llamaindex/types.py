@@ -56,6 +56,13 @@ class TypeRegistry:
         self.serializer = JsonSerializer(allowed_types=allowed)
         #: (state model, its encoded data): a store write makes a new model, so reuse is safe.
         self.state_cache: tuple[Any, dict[str, Any]] | None = None
+        self._default_state: BaseModel | None = None
+
+    def default_state(self) -> BaseModel:
+        """The state a run's ``ctx.store`` holds before its first write (made once)."""
+        if self._default_state is None:
+            self._default_state = self.state_type()
+        return self._default_state
 
     def lookup(self, key: str) -> type | None:
         """The class stored as ``key``; a unique bare-name match if the module differs (a class
@@ -73,9 +80,9 @@ class TypeRegistry:
             return None
         if isinstance(ev, UnknownEvent):
             return {EVENT: ev.type_key, "data": ev.data}
-        return {EVENT: type_key(type(ev)),
-                "data": {k: encode_value(v, f"event.{k}", in_model=True)
-                         for k, v in event_fields(ev).items()}}
+        data = {k: v if type(v) in _SCALARS else encode_value(v, f"event.{k}", in_model=True)
+                for k, v in event_fields(ev).items()}
+        return {EVENT: type_key(type(ev)), "data": data}
 
     def decode_event(self, data: Any) -> Any:
         if data is None:
@@ -97,10 +104,13 @@ class TypeRegistry:
                                        f"{str(exc).splitlines()[0] if str(exc) else exc}")
 
 
+_SCALARS = frozenset((str, bool, float, type(None)))  # values encode_value returns as they are
+
+
 def event_fields(ev: Any) -> dict[str, Any]:
     """An event's declared fields and its dict-style extras (``StartEvent(topic=...)``)."""
     fields = {k: getattr(ev, k) for k in type(ev).model_fields}
-    extra = getattr(ev, "_data", None)
+    extra = (getattr(ev, "__pydantic_private__", None) or {}).get("_data")
     if isinstance(extra, dict):
         fields.update(extra)
     if isinstance(ev, StopEvent) and "result" not in fields:  # kept in a private attribute
