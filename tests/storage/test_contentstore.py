@@ -150,3 +150,37 @@ def test_reachable_follows_references_inside_blobs() -> None:
     got = reachable([manifest], lambda hs: {h: blobs[h] for h in hs if h in blobs})
     assert got == set(blobs)
     assert reachable([{"plain": 1}], lambda hs: {}) == set()
+
+
+frozen_items = st.text(max_size=30) | st.integers() | st.none() | st.text(min_size=520, max_size=600)
+edits = st.lists(st.tuples(st.sampled_from(["append", "replace", "truncate"]),
+                           st.integers(0, 200), frozen_items), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(frozen_items, max_size=50), edits, st.booleans())
+def test_a_list_encoded_again_after_edits_matches_a_fresh_encoding(
+        start: list[Any], steps: list[tuple[str, int, Any]], append_only: bool) -> None:
+    from flowpoint.storage.contentstore import ChunkedList
+
+    kept, items, stored = ChunkedList(), list(start), {}
+
+    def frozen(value: Any) -> bool:
+        return True
+
+    for op, where, value in steps:
+        if op == "append" or append_only:
+            items.append(value)
+        elif op == "replace" and items:
+            items[where % len(items)] = value
+        elif op == "truncate":
+            del items[where % (len(items) + 1):]
+        blobs: dict[str, bytes] = {}
+        touched: set[str] = set()
+        ref = kept.encode(items, lambda v: v, frozen, blobs, touched, append_only)
+        stored.update(blobs)
+        assert touched <= stored.keys()
+        fresh_blobs: dict[str, bytes] = {}
+        fresh = ChunkedList().encode(items, lambda v: v, frozen, fresh_blobs, set())
+        assert ref == fresh
+        assert join_state(ref, stored.get) == items

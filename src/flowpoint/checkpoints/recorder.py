@@ -49,6 +49,7 @@ class Recorder:
         self._encoded: dict[int, tuple[Event, Any]] = {}
         self._encode = encode_event or codec.encode_event
         self._event_type = event_type
+        self._types: dict[type, str] = {}
         self._splitter = (StateSplitter() if type(codec) is JsonCodec
                           and getattr(store, "accepts_encoded_state", False) else None)
         self._soon = getattr(store, "put_checkpoint_soon", None)
@@ -121,6 +122,14 @@ class Recorder:
             self.on_change("status", self.run_id, status)
 
     # --- encoding -------------------------------------------------------------------------------
+    def _type_key(self, ev: Any) -> str | None:
+        if ev is None:
+            return None
+        key = self._types.get(type(ev))
+        if key is None:
+            key = self._types[type(ev)] = self._event_type(type(ev))
+        return key
+
     def _event(self, ev: Event | None) -> Any:
         if ev is None:
             return None
@@ -180,14 +189,13 @@ class Recorder:
                 duration_s: float | None, metadata: dict[str, Any], state: Any,
                 split: EncodedState | None, shared: bool = False) -> PendingCommit | None:
         try:
-            meta = encode_value(metadata, "ctx.checkpoint(metadata)")
+            meta = encode_value(metadata, "ctx.checkpoint(metadata)") if metadata else {}
         except SerializationError as exc:
             raise self._failed(step, exc) from None
         ckpt_id = str(uuid.uuid4())
         rec = CheckpointRecord(
             id=ckpt_id, run_id=self.run_id, seq=self.next_seq, step=step,
-            input_type=self._event_type(type(input_event)) if input_event is not None else None,
-            output_type=self._event_type(type(output_event)) if output_event is not None else None,
+            input_type=self._type_key(input_event), output_type=self._type_key(output_event),
             input_event=self._event(input_event), output_event=self._event(output_event),
             ctx_state=state, created_at=time.time(), step_duration_s=duration_s,
             metadata=meta, parent_id=self.parent_id, serializer=self.codec.name,

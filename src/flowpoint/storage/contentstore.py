@@ -16,6 +16,7 @@ A state is split into a small *manifest* (the state with big parts replaced by r
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -85,12 +86,15 @@ class ChunkedList:
     identity) and only encodes what follows. A list that changed before its end is encoded anew.
     """
 
-    __slots__ = ("_src", "_hashes", "_nodes")
+    __slots__ = ("_src", "_hashes", "_nodes", "_tail", "_tail_bytes", "_tail_values")
 
     def __init__(self) -> None:
         self._src: list[Any] = []
         self._hashes: list[str] = []
         self._nodes: dict[tuple[int, int], Any] = {}
+        self._tail: list[Any] = []  # frozen items after the finished chunks, last time
+        self._tail_bytes: list[bytes] = []  # and their bytes (none refers to a blob)
+        self._tail_values: list[Any] = []  # and those bytes parsed, when the list was small
 
     def encode(self, items: Sequence[Any], to_json: Callable[[Any], Any],
                frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str],
@@ -105,14 +109,18 @@ class ChunkedList:
         if n and (len(items) < n or (items[n - 1] is not self._src[-1] if append_only
                                      else not self._starts(items))):
             self._src, self._hashes, self._nodes = [], [], {}
+            self._tail, self._tail_bytes, self._tail_values = [], [], []
             n = 0
         hashes = self._hashes  # a copy only once a chunk cannot be kept
         caching = True
-        part: list[bytes] = []
-        size, start = 0, n
-        for i in range(n, len(items)):
+        part = self._kept_tail(items, n, append_only)
+        reused = len(part)
+        size, start = sum(map(len, part)) + len(part), n
+        tail_ok = True  # every item of ``part`` is frozen and refers to no blob
+        for i in range(n + len(part), len(items)):
             data = (_item_bytes(to_json(items[i]), blobs) if item_bytes is None
                     else item_bytes(items[i], blobs))
+            tail_ok = tail_ok and b'"$' not in data and frozen(items[i])
             part.append(data)
             size += len(data) + 1
             if len(part) < CHUNK and size < CHUNK_BYTES:
@@ -125,13 +133,37 @@ class ChunkedList:
                 if caching:
                     hashes, caching = list(self._hashes), False
                 hashes.append(digest)
-            part, size, start = [], 0, i + 1
+            part, size, start, tail_ok = [], 0, i + 1, True
+        kept = min(len(self._tail_values), reused)  # parsed values still valid (no chunk ended)
+        if caching and tail_ok:
+            self._tail, self._tail_bytes = list(items[start:]), list(part)
+        else:
+            self._tail, self._tail_bytes, kept = [], [], 0
         if not hashes and len(part) <= CHUNK and size <= BLOB_MIN:
-            return json.loads(b"[" + b",".join(part) + b"]") if part else []
+            if not part:
+                return []
+            values = self._tail_values[:kept] + json.loads(b"[" + b",".join(part[kept:]) + b"]")
+            self._tail_values = values if self._tail else []
+            return list(values)
+        self._tail_values = []
         entries = self._entries(hashes, blobs, touched)
         if part:
             entries.append(_put(b"[" + b",".join(part) + b"]", blobs))
         return {CHUNKS: entries}
+
+    def _kept_tail(self, items: Sequence[Any], n: int, append_only: bool) -> list[bytes]:
+        """The bytes of the items after the finished chunks, if they are still those encoded
+        last time (a copy, to append to)."""
+        tail = self._tail
+        k = len(tail)
+        if not k or len(items) < n + k:
+            return []
+        if append_only:
+            return list(self._tail_bytes) if items[n + k - 1] is tail[-1] else []
+        for a, b in zip(tail, itertools.islice(items, n, n + k), strict=True):
+            if a is not b:
+                return []
+        return list(self._tail_bytes)
 
     def _starts(self, items: Sequence[Any]) -> bool:
         """Whether ``items`` still starts with the kept items. Comparing whole lists stays on

@@ -138,13 +138,14 @@ def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:
         "state_manifest": manifest_text,
         "created_at": ckpt.created_at,
         "step_duration_s": ckpt.step_duration_s,
-        "metadata": dumps(ckpt.metadata or {}, "metadata"),
+        "metadata": dumps(ckpt.metadata, "metadata") if ckpt.metadata else "{}",
         "parent_id": ckpt.parent_id,
         "serializer": ckpt.serializer,
     }
-    row["size_bytes"] = _FIXED_ROW_BYTES + sum(
-        len(v) for v in row.values() if isinstance(v, str)
-    )
+    row["size_bytes"] = _FIXED_ROW_BYTES + sum(map(len, filter(None, (
+        row["id"], row["run_id"], row["step"], row["input_type"], row["output_type"],
+        row["input_name"], row["output_name"], row["input_event"], row["output_event"],
+        manifest_text, row["metadata"], row["parent_id"], row["serializer"]))))
     return row, blobs
 
 

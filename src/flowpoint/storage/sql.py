@@ -314,6 +314,8 @@ class SQLStore:
             self._writer.execute("run", runs.insert, row)
         except Duplicate:
             raise StoreError(f"run '{run.run_id}' already exists in {self.url}") from None
+        if run.heartbeat_at is not None:  # the lease is fresh: no checkpoint renews it yet
+            self._beaten(run.run_id, run.heartbeat_at)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         values = run_updates(fields)
@@ -328,6 +330,8 @@ class SQLStore:
             missing = self.get_run(run_id) is None
         if missing:
             raise CheckpointNotFound(f"no run with id '{run_id}'")
+        if isinstance(values.get("heartbeat_at"), float):
+            self._beaten(run_id, values["heartbeat_at"])
 
     def interrupt_run(self, run_id: str, heartbeat_at: float | None) -> bool:
         live = _R.status.in_(LIVE_STATUSES)

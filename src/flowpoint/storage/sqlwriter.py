@@ -22,7 +22,7 @@ from ..errors import StoreError
 from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
 from .sqlschema import checkpoints
 
-WAL_CHECKPOINT_EVERY = 256
+WAL_CHECKPOINT_EVERY = 512  # commits; the writer finishes each WAL checkpoint inline (an fsync)
 TRUNCATE_WAIT_S = 2.0
 _BATCH = 500
 _IDLE_EXIT_S = 30.0
@@ -307,6 +307,25 @@ class Writer:
                     raw.autocommit = False
             self._committed()
 
+    def _single(self, sql: str, params: Any) -> int:
+        """SQLite: one statement as its own transaction (no BEGIN or COMMIT of ours: the same
+        lock, busy wait and commit, in one call); its rowcount."""
+        self._refuse_if_read_only()
+        with self._lock:
+            conn = self._connection()
+            try:
+                raw = conn.connection.driver_connection
+                count = raw.execute(sql, params).rowcount
+            except SQLAlchemyError as exc:
+                self._drop_if_broken()
+                raise StoreError(f"write to {self._url} failed: {exc}") from exc
+            except self._dbapi_errors.IntegrityError as exc:
+                raise Duplicate(str(exc)) from None
+            except self._dbapi_errors.Error as exc:
+                raise self._failed(exc) from exc
+            self._committed()
+            return int(count)
+
     def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
             refs: frozenset[str] = frozenset()) -> None:
         """Insert the blobs not stored yet, the checkpoint row, and (unless ``heartbeat`` is
@@ -320,6 +339,10 @@ class Writer:
         """
         if not self._sqlite:
             self._put_in_one_statement(blobs, row, heartbeat, refs)
+            return
+        if not blobs and not refs and heartbeat is None:
+            stmt = self._prepared["checkpoint"]
+            self._single(stmt.sql, stmt.params(row))
             return
         with self._raw() as cur:
             if refs and len(self._present(cur, list(refs))) < len(refs):
@@ -391,6 +414,8 @@ class Writer:
         stmt = self._prepared.get(key)
         if stmt is None:
             stmt = self._prepared[key] = _Prepared(make(), self._engine)
+        if self._sqlite:
+            return self._single(stmt.sql, stmt.params(values))
         with self._raw() as cur:
             cur.execute(stmt.sql, stmt.params(values))
             return int(cur.rowcount)
