@@ -54,6 +54,13 @@ def _pg_put_statement(cols: tuple[str, ...], types: Mapping[str, str]) -> str:
     )
 
 
+def _pg_insert_statement(cols: tuple[str, ...]) -> str:
+    """The checkpoint's INSERT alone: for one that sends no blobs, refers to none stored earlier
+    and renews no heartbeat (most of them), so the server runs no CTE at all."""
+    values = ", ".join(f"%(c_{c})s" for c in cols)
+    return f"INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) VALUES ({values})"
+
+
 def _idle(raw: Any) -> bool:
     """A psycopg connection with no transaction open (so autocommit may be switched on)."""
     try:
@@ -180,7 +187,7 @@ class Writer:
         self._conn: Connection | None = None
         self._pid = os.getpid()
         self._prepared = {name: _Prepared(stmt, engine) for name, stmt in fast}
-        self._pg_put_sql: dict[tuple[str, ...], str] = {}
+        self._pg_put_sql: dict[tuple[bool, tuple[str, ...]], str] = {}
         self._column_types = {c.name: type(c.type).__name__.upper() for c in checkpoints.columns}
         self._commits = 0
         self._wal = _WalCheckpointer(engine) if self._sqlite else None
@@ -386,10 +393,15 @@ class Writer:
     def _pg_put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
                 refs: frozenset[str]) -> tuple[str, dict[str, Any]]:
         cols = tuple(row)
-        sql = self._pg_put_sql.get(cols)
+        plain = not blobs and not refs and heartbeat is None
+        sql = self._pg_put_sql.get((plain, cols))
         if sql is None:
-            sql = self._pg_put_sql[cols] = _pg_put_statement(cols, self._column_types)
+            sql = self._pg_put_sql[(plain, cols)] = (
+                _pg_insert_statement(cols) if plain else
+                _pg_put_statement(cols, self._column_types))
         params = {f"c_{k}": v for k, v in row.items()}
+        if plain:
+            return sql, params
         params.update(
             b_hash=list(blobs), b_data=[d.decode() for d in blobs.values()],
             b_size=[len(d) for d in blobs.values()], refs=list(refs), n_refs=len(refs),
