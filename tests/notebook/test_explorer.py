@@ -397,3 +397,37 @@ async def test_launch_errors_are_shown_in_the_status_line_not_raised(jokes, expl
     assert e.last_task is None and len(jokes.store.list_runs()) == before
     assert "WorkflowMismatch" in e.status.value
     assert "JokeFlow" in e.status.value and "PlanFlow" in e.status.value
+
+
+async def test_counts_of_menu_filters_agree_with_the_store(jokes, explorers):
+    """Filters on step, event types and status are counted from the menus' one grouped read;
+    each count must be the store's own count of the same query."""
+    e = explorers(jokes)
+    cases = [{}, {"step": "critique_joke"}, {"step": "(start)"}, {"status": "completed"},
+             {"input_type": "JokeEvent"}, {"input_type": event_key(JokeEvent)},
+             {"output_type": "StopEvent"}, {"output_type": "flowpoint.demo.Nope"},
+             {"step": "generate_joke", "output_type": "JokeEvent", "status": "completed"},
+             {"step": "critique_joke", "status": "failed"}]
+    for filters in cases:
+        e.set_filters(**filters)
+        q = e.source.query(e.state.filters)
+        assert e.total == jokes.store.count_checkpoints(q), filters
+        assert e.table.total == e.total
+    e.set_filters(step="critique_joke")
+    assert e.total == 3 and len(e.rows) == 3
+
+
+async def test_diff_of_a_checkpoint_whose_stored_parent_no_lookup_can_take(jokes, explorers):
+    """A forged parent id too long for a prefix lookup reads as a parent no longer stored."""
+    import sqlite3
+
+    last = jokes.last_checkpoint(jokes.store.list_runs()[-1].run_id)
+    path = jokes.store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE flowpoint_checkpoints SET parent_id = ? WHERE id = ?",
+                    ("H" * 60_000, last.id_))
+    e = explorers(jokes)
+    e.select(last.id_)
+    e.state.mode = "diff"
+    assert "is no longer stored" in e.diff_view.html.value
+    assert "failed" not in e.status.value

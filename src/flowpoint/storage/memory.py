@@ -26,6 +26,7 @@ from .rows import (
     checkpoint_record,
     checkpoint_row,
     decode_state,
+    facets_of,
     fold,
     loads,
     run_record,
@@ -256,16 +257,14 @@ class MemoryStore:
             return len(self._select(query))
 
     def table_facets(self, query: CheckpointQuery | None = None) -> dict[str, Any]:
-        """How many checkpoints match and the distinct step, event types and run status among
-        them (as SQLStore)."""
+        """Count, distinct filter values and per-group counts of the matches (as SQLStore)."""
+        counts: dict[tuple[Any, ...], int] = {}
         with self._lock:
-            rows = self._select(query)
-            out: dict[str, Any] = {"total": len(rows)}
-            for column in ("step", "input_type", "output_type", "status"):
-                of_run = column == "status"
-                values = {(self._runs[r["run_id"]] if of_run else r)[column] for r in rows}
-                out[column] = sorted(values, key=lambda v: (v is not None, v))
-        return out
+            for r in self._select(query):
+                key = (r["step"], r["input_type"], r["input_name"], r["output_type"],
+                       r["output_name"], self._runs[r["run_id"]]["status"])
+                counts[key] = counts.get(key, 0) + 1
+        return facets_of([key + (n,) for key, n in counts.items()])
 
     def last_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
         """The highest stored seq of each of these runs (as SQLStore)."""

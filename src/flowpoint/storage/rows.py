@@ -103,6 +103,21 @@ def split_type_filter(values: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return full, [v for v in values if "." not in v]
 
 
+#: The columns of a table facet group (``table_facets``), before its count.
+FACET_COLUMNS = ("step", "input_type", "input_name", "output_type", "output_name", "status")
+
+
+def facets_of(groups: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """``table_facets`` from per-group counts (FACET_COLUMNS then the count): the total, the
+    sorted distinct values (None first) of step, input_type, output_type and status, and the
+    groups themselves."""
+    out: dict[str, Any] = {"total": sum(g[-1] for g in groups), "groups": groups}
+    for name in ("step", "input_type", "output_type", "status"):
+        i = FACET_COLUMNS.index(name)
+        out[name] = sorted({g[i] for g in groups}, key=lambda v: (v is not None, str(v)))
+    return out
+
+
 def text_needles(text: str) -> tuple[str, tuple[str, ...]]:
     """Lower-cased needles: one for plain columns, and those for JSON columns (where text is
     JSON-escaped, with non-ASCII characters as they are or, in older rows, as \\u escapes)."""

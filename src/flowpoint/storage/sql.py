@@ -49,6 +49,7 @@ from .rows import (
     RUN_TEXT_COLUMNS,
     checkpoint_row,
     decode_state,
+    facets_of,
     loads,
     record_from_values,
     run_from_values,
@@ -522,19 +523,19 @@ class SQLStore:
         return [found[i] for i in page if i in found], len(ids)
 
     def table_facets(self, query: CheckpointQuery | None = None) -> dict[str, Any]:
-        """How many checkpoints match (``total``) and the distinct ``step``, ``input_type``,
-        ``output_type`` and run ``status`` values among them (sorted, None first), in one pass:
-        what a table's counts and filter menus need."""
-        cols = [_C.step, _C.input_type, _C.output_type, _R.status]
-        stmt = (select(*cols, func.count()).select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
+        """How many checkpoints match (``total``), the distinct ``step``, ``input_type``,
+        ``output_type`` and run ``status`` values among them (sorted, None first), and their
+        ``groups``: a count per (step, input_type, input_name, output_type, output_name, status),
+        from which the count of any filter on those columns follows. One pass: what a table's
+        counts and filter menus need."""
+        cols = [_C.step, _C.input_type, _C.input_name, _C.output_type, _C.output_name, _R.status]
+        stmt = (select(*cols, func.count())
+                .select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
                 .where(*_where(self._text_refs(query) or CheckpointQuery(), self._is_sqlite))
                 .group_by(*cols))
         with self._read() as conn:
-            groups = conn.execute(stmt).all()
-        out: dict[str, Any] = {"total": sum(int(g[-1]) for g in groups)}
-        for i, name in enumerate(("step", "input_type", "output_type", "status")):
-            out[name] = sorted({g[i] for g in groups}, key=lambda v: (v is not None, v))
-        return out
+            groups = [tuple(g[:-1]) + (int(g[-1]),) for g in conn.execute(stmt)]
+        return facets_of(groups)
 
     def last_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
         """The highest stored seq of each of these runs (runs without checkpoints left out)."""

@@ -94,12 +94,13 @@ class ExplorerData(traitlets.HasTraits):
         store_changed = self._seen_revision != s.revision
         if store_changed:
             self._seen_revision = s.revision
+            self.source.mark_stale()
             options, total_all = self.source.options(s.filters)
         else:
             options, total_all = self.options, self.total_all
         q = self.source.query(s.filters, s.sort, s.descending)
         rows, runs, total = self.source.page(q, s.page, s.page_size,
-                                             total_all if not s.filters else None)
+                                             self.source.count_of(s.filters))
         last_page = max(0, (total - 1) // s.page_size)
         if s.page > last_page:
             s.page = last_page  # observed: reads once more

@@ -17,7 +17,7 @@ from ...checkpoints.checkpointer import WorkflowCheckpointer
 from ...checkpoints.codec import EVENT, encode_event
 from ...checkpoints.diff import Change, CheckpointDiff, diff
 from ...checkpoints.model import Checkpoint, type_name
-from ...errors import CheckpointNotFound
+from ...errors import CheckpointNotFound, StoreError
 from .data import ExplorerData
 from .state import ExplorerState
 from .trees import esc, hint
@@ -173,7 +173,7 @@ class DiffView(w.VBox):
             return
         try:
             a = self.ckptr.get(b.parent_id)
-        except CheckpointNotFound:
+        except (CheckpointNotFound, StoreError):  # pruned, or a stored id no lookup can take
             self.show(None, None, "", f"the previous checkpoint {b.parent_id[:8]} is no "
                                       f"longer stored (pruned?)")
             return

@@ -15,6 +15,7 @@ from typing import Any
 
 from ...checkpoints.checkpointer import WorkflowCheckpointer
 from ...checkpoints.model import type_name
+from ...checkpoints.query import checkpoint_query
 from ...runtime.workflow import Workflow
 from ...storage.records import TABLE_COLUMNS, CheckpointQuery, RunRecord
 
@@ -31,6 +32,7 @@ COLUMNS = (
 SORT_OF = {key: sort for key, _label, sort, _num in COLUMNS}
 _IDX = {name: i for i, name in enumerate(TABLE_COLUMNS)}
 _ENDED = ("completed", "failed", "cancelled", "interrupted")
+_FACET_FILTERS = ("status", "step", "input_type", "output_type")
 
 
 def _seq(value: Any) -> int:
@@ -105,6 +107,7 @@ class Source:
         self.store = ckptr.store
         self.workflows = workflow_scope(ckptr)
         self.run_ids = run_ids
+        self._groups: list[tuple[Any, ...]] | None = None  # table_facets groups of the base
 
     def base(self) -> CheckpointQuery:
         """Everything this explorer may show (its workflow, or the runs it was opened on)."""
@@ -129,10 +132,36 @@ class Source:
             kw["status"] = filters["status"]
         if filters.get("text", "").strip():
             kw["text"] = filters["text"].strip()
-        q = self.ckptr.query(descending=descending, **kw)
-        if self.workflows is not None and q.workflows is None:
-            q = dataclasses.replace(q, workflows=self.workflows)
+        q = checkpoint_query(self.workflows, descending=descending, **kw)
         return dataclasses.replace(q, sort=SORT_OF.get(sort) or None)
+
+    def mark_stale(self) -> None:
+        """Mark runs whose process died as interrupted (the checkpointer's query does, once
+        per refresh rather than at every filter)."""
+        self.ckptr.query()
+
+    def count_of(self, filters: dict[str, str]) -> int | None:
+        """How many checkpoints match filters on step, event types and status, counted from
+        the groups of the last :meth:`options` (None when other filters need the store)."""
+        if self._groups is None or any(k not in _FACET_FILTERS for k in filters):
+            return None
+        want = {k: v for k, v in filters.items() if v}
+
+        def typed(value: str, key: Any, name: Any) -> bool:
+            return key == value if "." in value else name == value
+
+        total = 0
+        for step, tin, tin_name, tout, tout_name, status, n in self._groups:
+            if "step" in want and step != (None if want["step"] == START else want["step"]):
+                continue
+            if "input_type" in want and not typed(want["input_type"], tin, tin_name):
+                continue
+            if "output_type" in want and not typed(want["output_type"], tout, tout_name):
+                continue
+            if "status" in want and status != want["status"]:
+                continue
+            total += n
+        return total
 
     def count(self, q: CheckpointQuery) -> int:
         return self.store.count_checkpoints(q)
@@ -198,9 +227,11 @@ class Source:
         checkpoints this explorer may show in all (one pass of the store where it can)."""
         base = self.base()
         facets = getattr(self.store, "table_facets", None)
+        self._groups = None
         if facets is not None:
             found = facets(base)
             total = int(found["total"])
+            self._groups = found.get("groups")
 
             def values(column: str) -> list[Any]:
                 return list(found[column])
