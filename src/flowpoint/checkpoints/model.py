@@ -16,9 +16,12 @@ from ..storage.rows import checked_fields, loads
 from .codec import UnknownEvent, decode_event, decode_value
 from .restore import corrupt_paths
 
+_UTC = dt.timezone.utc
+_fromtimestamp = dt.datetime.fromtimestamp
+
 
 def _utc(ts: float | None) -> dt.datetime | None:
-    return None if ts is None else dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+    return None if ts is None else _fromtimestamp(ts, _UTC)
 
 
 class _StoredEvents:
@@ -103,9 +106,18 @@ class Checkpoint(BaseModel):
          step_duration_s, metadata, parent_id, serializer) = row
         seq, created_at, step_duration_s, metadata = checked_fields(
             seq, created_at, step_duration_s, metadata)
-        return cls._make(id_, run_id, seq, step, created_at, step_duration_s, metadata,
-                         parent_id, input_type, output_type, serializer,
-                         _StoredEvents(input_text, output_text), None, loader, decoder)
+        ckpt = cls.__new__(cls)  # as _make, inline: this runs once per listed checkpoint
+        _set(ckpt, "__dict__", {
+            "id_": id_, "run_id": run_id, "seq": seq, "last_completed_step": step,
+            "created_at": _fromtimestamp(created_at, _UTC), "step_duration_s": step_duration_s,
+            "metadata": metadata, "parent_id": parent_id, "input_type": input_type,
+            "output_type": output_type, "serializer": serializer})
+        _set(ckpt, "__pydantic_fields_set__", _ALL_FIELDS)
+        _set(ckpt, "__pydantic_extra__", None)
+        _set(ckpt, "__pydantic_private__", {
+            "_raw_events": _StoredEvents(input_text, output_text), "_events": None,
+            "_state": None, "_loader": loader, "_decoder": decoder})
+        return ckpt
 
     @classmethod
     def _make(cls, id_: str, run_id: str, seq: int, step: str | None, created_at: float,
