@@ -152,6 +152,16 @@ def explorer_bench(s: Settings) -> Section:
     timed("newest", "CheckpointExplorer(ckptr) opening on the newest runs" if not isinstance(
         cls, str) else f"explorer data, newest {NEWEST_RUNS} runs", newest)
     timed("all", "explorer data, all runs (ckptr.runs + store.list_checkpoints())", every)
+    if not isinstance(cls, str):  # the widget told to show every run by id (no target)
+        every_id = list(ckptr.runs)
+
+        def on_every_run() -> list[Any]:
+            widget = cls(ckptr, run_ids=every_id)
+            widget.close()
+            return [None] * int(getattr(widget, "total", 0) or 0)
+
+        timed("every_id", f"CheckpointExplorer(ckptr, run_ids=<all {len(every_id):,} runs>)",
+              on_every_run)
     ckptr.store.close()
     out = [(label, f"{n:,}", f"{found:,}", ms(t.median_s), ms(t.best_s)) for label, t, found
            in rows]
@@ -191,7 +201,8 @@ def explorer_bench(s: Settings) -> Section:
              "explorer newest: the widget built (its first page: store.table_page or "
              "table_rows + count_checkpoints, list_runs of the page's runs, their last seqs, "
              "distinct_values for the filters, list_checkpoints for the timeline lanes), then "
-             "closed; all runs: ckptr.runs + store.list_checkpoints() (every checkpoint record)",
+             "closed; all runs: ckptr.runs + store.list_checkpoints() (every checkpoint record); "
+             "run_ids=<all runs>: the widget opened on every run by id (no target)",
              f"median and best of {reps} calls after one untimed call"]
     text = table(f"6. Reads over a SQLite store of {n:,} checkpoints",
                  ["operation", "checkpoints", "rows", "median ms", "best ms"], out, notes)
