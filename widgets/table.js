@@ -6,12 +6,14 @@
 //   rows      [{id, run_id, cells: {key: text}, status, title: {key: text}}]
 //   options   {status|step|input_type|output_type: [[label, value], ...]}
 //   filters   {status, step, input_type, output_type}    set by the dropdowns
-//   text      search text, written 250 ms after the last key press
+//   text      search text, written debounce_ms after the last key press
+//   debounce_ms  how long typing must pause before a search: Python sets it from what the
+//             last search cost (a fast store searches almost as you type, a slow one waits)
 //   sort, descending, page, page_size, total, total_all, selected, busy
 //
 // Every string from data is written with textContent / setAttribute, never as markup.
 
-const DEBOUNCE_MS = 250;
+const DEBOUNCE_MS = 250; // until Python says what a search costs
 const FILTERS = [
   ["status", "Run status"],
   ["step", "Step"],
@@ -81,7 +83,8 @@ function render({ model, el: host }) {
   };
   search.addEventListener("input", () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(commitText, DEBOUNCE_MS);
+    const wait = Number(model.get("debounce_ms")) || DEBOUNCE_MS;
+    timer = setTimeout(commitText, Math.max(50, Math.min(2000, wait)));
   });
   search.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {

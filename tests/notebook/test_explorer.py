@@ -431,3 +431,14 @@ async def test_diff_of_a_checkpoint_whose_stored_parent_no_lookup_can_take(jokes
     e.state.mode = "diff"
     assert "is no longer stored" in e.diff_view.html.value
     assert "failed" not in e.status.value
+
+
+async def test_typing_pause_before_a_search_follows_what_searches_cost(jokes, explorers):
+    from flowpoint.notebook.explorer.table_view import debounce_for
+
+    e = explorers(jokes)
+    assert e.table.debounce_ms == 100  # a small store: searched almost as you type
+    e.set_filters(text="chemistry")
+    assert e.data.search_cost is not None and e.table.debounce_ms == debounce_for(
+        e.data.search_cost)
+    assert [debounce_for(c) for c in (0.0, 0.1, 0.25, 5.0)] == [100, 200, 500, 600]

@@ -74,6 +74,7 @@ class ExplorerData(traitlets.HasTraits):
         self.read_only = read_only
         self.on_error = on_error
         self.cost = 0.0  # seconds the last page read took
+        self.search_cost: float | None = None  # seconds the last text search's page took
         self._seen_revision = -1
         state.observe(lambda _c: self._safely("refresh", self.load_page),
                       names=["filters", "sort", "descending", "page", "page_size", "revision"])
@@ -101,6 +102,8 @@ class ExplorerData(traitlets.HasTraits):
         q = self.source.query(s.filters, s.sort, s.descending)
         rows, runs, total = self.source.page(q, s.page, s.page_size,
                                              self.source.count_of(s.filters))
+        if q.text is not None:
+            self.search_cost = time.perf_counter() - started
         last_page = max(0, (total - 1) // s.page_size)
         if s.page > last_page:
             s.page = last_page  # observed: reads once more

@@ -39,6 +39,7 @@ class TableView(anywidget.AnyWidget):
     total_all = traitlets.Int(0).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Bool(False).tag(sync=True)
+    debounce_ms = traitlets.Int(250).tag(sync=True)  # typing pause before a search is sent
 
     def __init__(self, state: ExplorerState, data: ExplorerData) -> None:
         super().__init__(columns=[{"key": k, "label": label, "numeric": num}
@@ -58,6 +59,9 @@ class TableView(anywidget.AnyWidget):
             d = self.data
             self.options, self.total, self.total_all, self.rows = (
                 d.options, d.total, d.total_all, d.rows)
+            # until the first search, guessed from the store's size (a scan of ~4 µs a row)
+            cost = d.search_cost if d.search_cost is not None else 4e-6 * d.total_all
+            self.debounce_ms = debounce_for(cost)
 
     def _from_state(self, _change: Any) -> None:
         self._syncing = True
@@ -82,3 +86,9 @@ class TableView(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"TableView(rows={len(self.rows)}, total={self.total}, page={self.page})"
+
+
+def debounce_for(search_cost: float) -> int:
+    """The typing pause (ms) before a search is sent: twice what the last one cost, within
+    100–600 ms, so a fast store searches as you type and a slow one is not flooded."""
+    return int(min(600, max(100, 2000 * search_cost)))
