@@ -87,3 +87,14 @@ def test_runs_are_the_validated_model() -> None:
         run.status = "x"  # type: ignore[misc]
     with pytest.raises(pydantic.ValidationError):  # not the types a store reads: validated
         Run.from_record(RunRecord("r2", 7, "running", 1.0))  # type: ignore[arg-type]
+
+
+async def test_listed_checkpoints_copy_as_before(tmp_path: Any) -> None:
+    import copy
+
+    ckptr = WorkflowCheckpointer(JokeFlow(timeout=None), store=f"sqlite:///{tmp_path}/c.db")
+    await ckptr.run(topic="copy")
+    listed = ckptr.filter_checkpoints(last_completed_step="generate_joke")[0]
+    for twin in (copy.deepcopy(listed), listed.model_copy(deep=True), copy.copy(listed)):
+        assert observed(twin) == observed(listed)
+        assert twin.ctx_state == ckptr.get(listed.id_).ctx_state

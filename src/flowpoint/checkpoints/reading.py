@@ -4,7 +4,6 @@ turned into tables, and the store's housekeeping (prune, delete, size)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 from ..errors import CheckpointNotFound, MissingFilter, RunNotCompleted, WorkflowMismatch
@@ -57,7 +56,8 @@ class CheckpointReader:
             pickled = self.codec.decode_event if decode is None and \
                 self.codec.name == "pickle" else None
             make, state_of = Checkpoint.from_row, self._state_of
-            return [make(row, partial(state_of, row[0]),
+            # a function, not a partial: copying a checkpoint (deepcopy) keeps it as it is
+            return [make(row, lambda cid=row[0]: state_of(cid),
                          pickled if pickled is not None and row[_SERIALIZER] == "pickle" else decode)
                     for row in record_rows(query, limit=limit)]
 
