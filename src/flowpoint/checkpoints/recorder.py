@@ -170,7 +170,8 @@ class Recorder:
 
     def record(self, step: str | None, input_event: Any, output_event: Any,
                duration_s: float | None, metadata: dict[str, Any],
-               snapshot: Callable[[Callable[[Any], Any]], dict[str, Any]]) -> None:
+               snapshot: Callable[[Callable[[Any], Any]], dict[str, Any] | EncodedState]
+               ) -> None:
         """Commit one checkpoint; ``snapshot(encode_event)`` gives the encoded context snapshot.
 
         Drivers of other runtimes call this before the step's output is dispatched.
@@ -179,7 +180,16 @@ class Recorder:
             state = snapshot(self._event)
         except SerializationError as exc:
             raise self._failed(step, exc) from None
-        self._commit(step, input_event, output_event, duration_s, metadata, state, None)
+        if isinstance(state, EncodedState):
+            self._commit(step, input_event, output_event, duration_s, metadata, None, state)
+        else:
+            self._commit(step, input_event, output_event, duration_s, metadata, state, None)
+
+    @property
+    def splitter(self) -> StateSplitter | None:
+        """The run's splitter if its store takes states split as they are taken: a driver's
+        ``snapshot`` given to ``record`` may then return an EncodedState made with it."""
+        return self._splitter
 
     def _failed(self, step: str | None, exc: SerializationError) -> SerializationError:
         where = f"after step {step!r}" if step else "at the start"

@@ -24,10 +24,12 @@ from workflows.runtime.types.plugin import InternalRunAdapter, Runtime
 from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
-from ...errors import FlowpointError
+from ...errors import FlowpointError, SerializationError
+from ...storage.records import EncodedState
 from .eventtext import EventTexts
 from .loopstate import busy, loop_context
-from .snapshot import broker_view, store_state
+from .snapshot import broker_view, state_of, store_state_of
+from .split import StoreSplit, split_snapshot, worth_splitting
 from .types import TypeRegistry
 from .version import SUPPORTED, installed_version
 
@@ -46,6 +48,8 @@ class RunWatch:
         self._before: BrokerState | None = None  # the state before this tick was reduced
         self._after: BrokerState | None = None
         self._texts = EventTexts(registry.serializer)
+        splitter = getattr(recorder, "splitter", None)
+        self._split = StoreSplit(splitter, registry) if splitter is not None else None
 
     def loop_unknown(self) -> bool:
         """True until the control loop of the run is known (or once it is gone)."""
@@ -96,17 +100,19 @@ class RunWatch:
         state = getattr(loop_runner, "state", None)
         return state if isinstance(state, BrokerState) else None
 
-    def snapshot(self, encode: Any, output: Any) -> dict[str, Any]:
+    def snapshot(self, encode: Any, output: Any) -> dict[str, Any] | EncodedState:
         """The checkpoint's ctx_state: user state, work in flight, the prompt, and the runtime's
-        own snapshot of the control loop (``context``) that a resume starts from."""
+        own snapshot of the control loop (``context``) that a resume starts from; split for
+        the store as it is taken when the run's store takes that."""
         broker = self.broker()
         if broker is None:
             raise FlowpointError(
                 f"cannot read the control loop state of llama-index-workflows "
                 f"{installed_version()}; flowpoint supports {SUPPORTED}")
         store = self.adapter.get_state_store() if self.adapter is not None else None
-        out: dict[str, Any] = {"store": store_state(store, self.registry)}
+        model = state_of(store, self.registry)
         steps = busy(broker)
+        out: dict[str, Any] = {"store": None}
         out.update(broker_view(steps, encode))
         out["pending_input"] = encode(self.pending_input)
         out["is_running"] = not isinstance(output, StopEvent)
@@ -115,6 +121,12 @@ class RunWatch:
         out["context"] = context
         out["output_delivery"] = next(
             (i for i, d in enumerate(broker.deliveries.values()) if d.event is output), None)
+        if self._split is not None and worth_splitting(model):
+            try:
+                return split_snapshot(out, model, self._split)
+            except (SerializationError, TypeError, ValueError, RecursionError):
+                self._split.reset()  # the whole state below reports what is wrong
+        out["store"] = store_state_of(model, self.registry)
         return out
 
 

@@ -18,8 +18,8 @@ from .types import TypeRegistry, type_key
 _UNREAD = object()
 
 
-def _model(store: Any, registry: TypeRegistry) -> BaseModel | None:
-    """The committed state model, shared, not copied. Read from the in-memory store's record
+def state_of(store: Any, registry: TypeRegistry) -> BaseModel | None:
+    """The committed state model of ``ctx.store``, shared, not copied. Read from the in-memory store's record
     when it is there (``checkpoint()`` copies the record and makes a new default model each
     time nothing was written yet); else through ``checkpoint()``."""
     if store is None:
@@ -38,7 +38,12 @@ def _model(store: Any, registry: TypeRegistry) -> BaseModel | None:
 
 def store_state(store: Any, registry: TypeRegistry) -> dict[str, Any]:
     """``ctx.store``'s state as JSON-able data: a DictState's keys, or a typed state's fields."""
-    model = _model(store, registry)
+    return store_state_of(state_of(store, registry), registry)
+
+
+def store_state_of(model: BaseModel | None, registry: TypeRegistry) -> dict[str, Any]:
+    """The JSON-able data of a state model (kept for the model last asked: a store write makes
+    a new model)."""
     if model is None:
         return {}
     cached = registry.state_cache
