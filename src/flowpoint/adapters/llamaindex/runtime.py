@@ -14,7 +14,12 @@ import sys
 import weakref
 from typing import Any
 
-from workflows.events import HumanResponseEvent, InputRequiredEvent, StopEvent
+from workflows.events import (
+    HumanResponseEvent,
+    InputRequiredEvent,
+    StopEvent,
+    WorkflowFailedEvent,
+)
 from workflows.runtime.runtime_decorators import (
     BaseInternalRunAdapterDecorator,
     BaseRuntimeDecorator,
@@ -148,8 +153,12 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
         caller = sys._getframe(1).f_locals.get("self") if watch.loop_unknown() else None
         try:
             watch.on_tick(tick, caller)
-        except BaseException as exc:  # a checkpoint that cannot be stored fails the run loudly
+        except Exception as exc:  # a checkpoint that cannot be stored fails the run loudly
             watch.error = exc
+            # as a failed step does: the stream ends with it, not waiting for events forever
+            failed = WorkflowFailedEvent(step_name=str(getattr(tick, "step_id", "") or ""),
+                                         exception=exc)
+            await self._decorated.write_to_event_stream(failed)
             raise
         await super().on_tick(tick)
 
