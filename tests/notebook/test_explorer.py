@@ -442,3 +442,20 @@ async def test_typing_pause_before_a_search_follows_what_searches_cost(jokes, ex
     assert e.data.search_cost is not None and e.table.debounce_ms == debounce_for(
         e.data.search_cost)
     assert [debounce_for(c) for c in (0.0, 0.1, 0.25, 5.0)] == [100, 200, 500, 600]
+
+
+async def test_edit_form_reuses_the_inputs_of_the_same_fields(jokes, explorers):
+    """Selecting another checkpoint of the same event type refills the inputs already built;
+    another type closes them (nothing new for the browser to build, nothing leaked)."""
+    e = explorers(jokes)
+    first, second = _ckpts(jokes, 0)[1], _ckpts(jokes, 1)[1]  # both generate_joke: JokeEvent
+    e.select(first.id_)
+    joke = e.edit_view.event_form.widgets["joke"]
+    joke.value = "typed for the first checkpoint"
+    e.select(second.id_)
+    assert e.edit_view.event_form.widgets["joke"] is joke
+    assert joke.value == second.output_event.joke
+    assert e.edit_view.event_form.edits() == {}
+    e.select(_ckpts(jokes, 1)[0].id_)  # the start checkpoint: a StartEvent's fields
+    assert joke.comm is None and "joke" not in e.edit_view.event_form.widgets
+    assert all(x.comm is not None for x in e.edit_view.event_form.fields_box.children)

@@ -54,23 +54,35 @@ def _plain(ev: Event, name: str) -> Any:
         return repr(getattr(ev, name, None))
 
 
-def _widget(kind: str, name: str, value: Any) -> w.Widget:
-    common: dict[str, Any] = {"description": name, "style": _LABEL, "layout": _WIDE}
+def _spec(kind: str, value: Any) -> tuple[type[w.Widget], dict[str, Any]]:
+    """The widget class for one field and the traits that show its value."""
     if kind == "bool":
-        return w.Checkbox(value=bool(value), indent=False, **common)
+        return w.Checkbox, {"value": bool(value), "indent": False}
     if kind == "int":
-        return w.IntText(value=int(value), **common)
+        return w.IntText, {"value": int(value)}
     if kind == "float":
-        return w.FloatText(value=float(value), **common)
+        return w.FloatText, {"value": float(value)}
     if kind == "str":
         text = value if isinstance(value, str) else ""
         if "\n" in text or len(text) > 80:
             rows = min(12, max(3, text.count("\n") + 2, len(text) // 70 + 1))
-            return w.Textarea(value=text, rows=rows, **common)
-        return w.Text(value=text, **common)
+            return w.Textarea, {"value": text, "rows": rows}
+        return w.Text, {"value": text}
     text = json.dumps(value, indent=2, ensure_ascii=False, default=repr)
-    return w.Textarea(value=text, rows=min(12, max(2, text.count("\n") + 1)),
-                      placeholder="JSON", **common)
+    return w.Textarea, {"value": text, "rows": min(12, max(2, text.count("\n") + 1)),
+                        "placeholder": "JSON"}
+
+
+def _widget(kind: str, name: str, value: Any, old: w.Widget | None = None) -> w.Widget:
+    """The input for one field: ``old`` with the new value when it is of the right class (no
+    new widget for the browser to build), else a new one."""
+    cls, traits = _spec(kind, value)
+    if type(old) is cls and old.description == name:
+        with old.hold_sync():
+            for key, v in traits.items():
+                setattr(old, key, v)
+        return old
+    return cls(description=name, style=_LABEL, layout=_WIDE, **traits)
 
 
 class EditForm(w.VBox):
@@ -92,8 +104,19 @@ class EditForm(w.VBox):
         return self.reason is not None
 
     def load(self, ev: Event | None) -> None:
-        """Rebuild the form for ``ev`` (or disable it, saying why)."""
+        """Rebuild the form for ``ev`` (or disable it, saying why); inputs of the same fields
+        are reused, the others closed."""
+        old_widgets = self.widgets
         self.widgets, self.kinds, self._original = {}, {}, {}
+        try:
+            self._load(ev, old_widgets)
+        finally:
+            shown = set(map(id, self.fields_box.children))
+            for widget in old_widgets.values():
+                if id(widget) not in shown:
+                    widget.close()
+
+    def _load(self, ev: Event | None, old_widgets: dict[str, w.Widget]) -> None:
         self.event_type = None if ev is None else type(ev)
         if ev is None:
             self._disable("this checkpoint has no output event: nothing to edit")
@@ -111,7 +134,7 @@ class EditForm(w.VBox):
             kind = _kind(field.annotation if field is not None else None, value)
             self.kinds[name] = kind
             self._original[name] = value
-            self.widgets[name] = _widget(kind, name, value)
+            self.widgets[name] = _widget(kind, name, value, old_widgets.get(name))
         self.reason = None
         note = "" if names else " <span class='fp-muted'>(no fields)</span>"
         self.header.value = (f"Output event <b>{esc(cls.__name__)}</b>{note}: change fields, "
