@@ -196,3 +196,35 @@ async def test_blobs_pruned_behind_runs_sharing_commits_are_stored_again(url: st
         last = ckptr.last_checkpoint(h.run_id)
         assert last.ctx_state["store"]["items"] == [f"{n:04d}" + "z" * 600 for n in range(41)]
         assert "$corrupt" not in repr(last.ctx_state)
+
+
+class Slow(Workflow):
+    """Many short steps, each yielding once, so a cancel lands while checkpoints are shared."""
+
+    @step
+    async def begin(self, ev: StartEvent) -> Hop:
+        return Hop(n=1)
+
+    @step
+    async def hop(self, ev: Hop) -> Hop | StopEvent:
+        await asyncio.sleep(0)
+        return StopEvent(result=ev.n) if ev.n >= 200 else Hop(n=ev.n + 1)
+
+
+async def test_a_run_cancelled_while_sharing_commits_stops_cleanly(url: str) -> None:
+    from flowpoint import WorkflowCancelledByUser
+
+    ckptr = WorkflowCheckpointer(Slow(timeout=None), store=url)
+    victim, *others = [ckptr.run() for _ in range(3)]
+    await asyncio.sleep(0.05)
+    victim.cancel()
+    with pytest.raises((WorkflowCancelledByUser, asyncio.CancelledError)):
+        await victim
+    assert await asyncio.gather(*others) == [200, 200]
+    await asyncio.sleep(0.05)
+    left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert left == [], left
+    assert ckptr.runs[victim.run_id].status == "cancelled"
+    ckpts = [ckptr.start_checkpoint(victim.run_id), *ckptr.checkpoints[victim.run_id]]
+    assert [c.seq for c in ckpts] == list(range(len(ckpts)))
+    assert 1 < len(ckpts) < 201

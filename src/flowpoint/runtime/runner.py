@@ -92,6 +92,7 @@ class Runner:
         self._waiters: list[Waiter] = []
         self._done: asyncio.Future[Any] | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self._stopping = False  # its workers are being stopped: nothing more is dispatched
         self._routes = _routes_for(workflow, steps)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -297,6 +298,7 @@ class Runner:
     async def _stop_workers(self) -> None:
         """Cancel every worker and wait for them; cancel again any that swallowed a cancel
         (``wait_for`` can, when its awaited result arrives in the same tick)."""
+        self._stopping = True
         pending = set(self._workers)
         self._workers = []
         while pending:
@@ -384,7 +386,7 @@ class Runner:
     def _emit_committed(self, out: Event | None, held: list[Event] | None) -> None:
         """The output of a step whose checkpoint was committed later, with other runs': out
         right after that commit, unless the run ended meanwhile."""
-        if held is None and self._done is not None and self._done.done():
+        if held is None and (self._stopping or self._done is not None and self._done.done()):
             return
         self._emit(out, held)
 
