@@ -247,3 +247,16 @@ def test_text_search_finds_state_values_kept_in_blobs(store):
     assert store.count_checkpoints(Q(text="NEEDLE THREE")) == 1
     assert store.table_page(Q(text="needle"), limit=5)[1] == 1
     assert store.count_checkpoints(Q(text="needle four")) == 0
+
+
+def test_a_search_longer_than_sqlites_like_limit_still_searches(store: Any) -> None:
+    store.put_run(make_run("r"))
+    long_text = "Ab" * 15_000  # 30,000 bytes: escaped, over no limit; plain LIKE would be close
+    huge = "é" + "Z" * 60_000
+    store.put_checkpoint(make_ckpt("r", 0, id="c0", step="write",
+                                   output_event={"data": {"t": long_text}}))
+    store.put_checkpoint(make_ckpt("r", 1, id="c1", step="write",
+                                   output_event={"data": {"t": huge.lower() + "!"}}))
+    assert ids(store, Q(text=long_text.upper())) == ["c0"]
+    assert ids(store, Q(text=huge)) == ["c1"]
+    assert ids(store, Q(text=huge + "?")) == []

@@ -53,3 +53,13 @@ def test_prefix_is_matched_literally_and_case_sensitively(three: Any) -> None:
         three.get_checkpoint("ab%")
     with pytest.raises(CheckpointNotFound):
         three.get_checkpoint("ABCD1111")
+
+
+def test_prefixes_of_any_length_and_with_like_characters_are_plain_text(three: Any) -> None:
+    three.put_checkpoint(make_ckpt("r", 3, id="ab%d_444-w", ctx_state={"seq": 3}))
+    assert three.get_checkpoint("ab%d").id == "ab%d_444-w"
+    with pytest.raises(CheckpointNotFound, match="no checkpoint with id or prefix 'ab_d"):
+        three.get_checkpoint("ab_d")  # "_" is no wildcard: abcd... do not match
+    huge = "abcd" + "x" * 60_000  # longer than SQLite's LIKE pattern limit
+    with pytest.raises(CheckpointNotFound, match="no checkpoint with id or prefix 'abcdxx"):
+        three.get_checkpoint(huge)

@@ -44,6 +44,7 @@ from .records import (
 )
 from .rows import (
     JSON_TEXT_COLUMNS,
+    MIN_PREFIX,
     PLAIN_TEXT_COLUMNS,
     RUN_FIELDS,
     RUN_TEXT_COLUMNS,
@@ -73,6 +74,7 @@ from .sqlschema import (
 from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 _BATCH = 500
+_LIKE_PATTERN_LIMIT = 20_000  # bytes of a needle; escaped, within SQLite's 50,000 limit
 MAX_TEXT_REFS = 200  # blob hashes a text search follows into the content-addressed state
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
@@ -137,6 +139,8 @@ def _contains(col: Any, needle: str, sqlite_dialect: bool) -> Any:
     other = or_(func.length(col) != func.length(cast(col, LargeBinary)),  # not all ASCII
                 func.instr(col, literal("\\u")) > 0)
     folded = case((other, func.flowpoint_fold(col)), else_=col)
+    if len(needle.encode()) > _LIKE_PATTERN_LIMIT:  # SQLite refuses longer LIKE patterns
+        return func.instr(func.lower(folded), needle) > 0
     return folded.contains(needle, autoescape=True)
 
 
@@ -448,8 +452,11 @@ class SQLStore:
         with self._read() as conn:
             row = conn.execute(stmt.where(_C.id == id_or_prefix)).first()
             if row is None:
-                like = _C.id.startswith(id_or_prefix, autoescape=True)
-                ids = conn.execute(select(_C.id).where(like)).scalars() if id_or_prefix else []
+                # substr, not LIKE: a prefix of any length (SQLite refuses LIKE patterns over
+                # 50,000 bytes), and no character in it is special
+                like = func.substr(_C.id, 1, len(id_or_prefix)) == id_or_prefix
+                ids = (conn.execute(select(_C.id).where(like)).scalars()
+                       if len(id_or_prefix) >= MIN_PREFIX else [])
                 found = unique_prefix(id_or_prefix, ids)
                 row = conn.execute(stmt.where(_C.id == found)).first()
             return self._records(conn, [row], with_state=True)[0]
