@@ -8,20 +8,14 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    LargeBinary,
     and_,
     bindparam,
-    case,
-    cast,
     delete,
-    false,
     func,
-    literal,
     or_,
     select,
     update,
@@ -36,18 +30,14 @@ from .durability import apply_durability, check_durability
 from .records import (
     LIVE_STATUSES,
     RECORD_COLUMNS,
-    SORT_KEYS,
     UNFINISHED_STATUSES,
     CheckpointQuery,
     CheckpointRecord,
     RunRecord,
 )
 from .rows import (
-    JSON_TEXT_COLUMNS,
     MIN_PREFIX,
-    PLAIN_TEXT_COLUMNS,
     RUN_FIELDS,
-    RUN_TEXT_COLUMNS,
     checkpoint_row,
     decode_state,
     facets_of,
@@ -56,12 +46,12 @@ from .rows import (
     run_from_values,
     run_row,
     run_updates,
-    split_type_filter,
     text_needles,
     unique_prefix,
 )
 from .sharedcommit import PendingCommit, SharedCommits
 from .sqlengine import make_engine, parse_url, sqlite_read_only_reason
+from .sqlquery import contains, distinct_column, select_checkpoints, where_clauses
 from .sqlschema import (
     blobs,
     check_foreign_sqlite,
@@ -74,7 +64,6 @@ from .sqlschema import (
 from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 _BATCH = 500
-_LIKE_PATTERN_LIMIT = 20_000  # bytes of a needle; escaped, within SQLite's 50,000 limit
 MAX_TEXT_REFS = 200  # blob hashes a text search follows into the content-addressed state
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
@@ -89,106 +78,9 @@ _TABLE_COLUMNS = [
 ]
 
 
-def _select_checkpoints(columns: list[Any], query: CheckpointQuery | None, limit: int | None,
-                        offset: int, sqlite_dialect: bool) -> Any:
-    """SELECT columns of checkpoints joined with their runs: filtered, in run order then seq."""
-    q = query or CheckpointQuery()
-    order = [_R.started_at, _C.run_id, _C.seq]
-    by = [col.desc() for col in order] if q.descending else order
-    if q.sort is not None:
-        if q.sort not in SORT_KEYS:
-            raise ValueError(f"cannot sort by {q.sort!r}; sort keys: {', '.join(SORT_KEYS)}")
-        col = (_R if q.sort in ("status", "error", "workflow") else _C)[q.sort]
-        by.insert(0, col.desc().nulls_last() if q.descending else col.asc().nulls_first())
-    return (
-        select(*columns)
-        .join_from(checkpoints, runs, _C.run_id == _R.run_id)
-        .where(*_where(q, sqlite_dialect))
-        .order_by(*by)
-        .limit(limit)
-        .offset(offset or None)
-    )
-
-
-def _distinct_column(column: str) -> Any:
-    if column in ("status", "workflow"):
-        return _R[column]
-    if column in ("step", "input_type", "output_type"):
-        return _C[column]
-    raise ValueError(f"no distinct values of {column!r}; columns: step, input_type, output_type, "
-                     f"status, workflow")
-
-
 def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
-
-
-def _types(values: tuple[str, ...], key_col: Any, name_col: Any) -> Any:
-    full, bare = split_type_filter(values)
-    parts = ([key_col.in_(full)] if full else []) + ([name_col.in_(bare)] if bare else [])
-    return or_(*parts) if parts else false()
-
-
-def _contains(col: Any, needle: str, sqlite_dialect: bool) -> Any:
-    """Case-insensitive substring test of a text column. On SQLite, LIKE already ignores ASCII
-    case, so only values holding other characters or \\u escapes go through flowpoint_fold
-    (a Python call per value)."""
-    if not sqlite_dialect:
-        return func.lower(col).contains(needle, autoescape=True)
-    other = or_(func.length(col) != func.length(cast(col, LargeBinary)),  # not all ASCII
-                func.instr(col, literal("\\u")) > 0)
-    folded = case((other, func.flowpoint_fold(col)), else_=col)
-    if len(needle.encode()) > _LIKE_PATTERN_LIMIT:  # SQLite refuses longer LIKE patterns
-        return func.instr(func.lower(folded), needle) > 0
-    return folded.contains(needle, autoescape=True)
-
-
-@lru_cache(maxsize=64)
-def _text_match(text: str, state_refs: tuple[str, ...] | None, sqlite_dialect: bool) -> Any:
-    """The search condition of one text (built once: an explorer runs it for the page, the
-    timeline and the selection, and typing repeats it)."""
-    plain, in_json = text_needles(text)
-    return or_(
-        *[_contains(_C[col], plain, sqlite_dialect) for col in PLAIN_TEXT_COLUMNS],
-        *[_contains(_C[col], needle, sqlite_dialect)
-          for col in JSON_TEXT_COLUMNS for needle in in_json],
-        *[_contains(_R[col], needle, sqlite_dialect)
-          for col in RUN_TEXT_COLUMNS for needle in in_json],
-        *[func.strpos(_C.state_manifest, h) > 0 if not sqlite_dialect else
-          func.instr(_C.state_manifest, h) > 0 for h in state_refs or ()],
-    )
-
-
-def _where(q: CheckpointQuery, sqlite_dialect: bool) -> list[Any]:
-    """CheckpointQuery as SQL: AND across fields, OR within each tuple. Text matches case-
-    insensitively beyond ASCII (SQLite through flowpoint_fold, PostgreSQL through lower())."""
-    out: list[Any] = []
-    if q.run_ids is not None:
-        out.append(_C.run_id.in_(q.run_ids))
-    if q.steps is not None:
-        named = [s for s in q.steps if s is not None]
-        parts = ([_C.step.in_(named)] if named else []) + (
-            [_C.step.is_(None)] if None in q.steps else []
-        )
-        out.append(or_(*parts) if parts else false())
-    if not q.include_start:
-        out.append(_C.step.is_not(None))
-    if q.input_types is not None:
-        out.append(_types(q.input_types, _C.input_type, _C.input_name))
-    if q.output_types is not None:
-        out.append(_types(q.output_types, _C.output_type, _C.output_name))
-    if q.statuses is not None:
-        out.append(_R.status.in_(q.statuses))
-    if q.workflows is not None:
-        out.append(_R.workflow.in_(q.workflows))
-    if q.text is not None:
-        out.append(_text_match(q.text, q.state_refs, sqlite_dialect))
-    if q.created_after is not None:
-        out.append(_C.created_at >= q.created_after)
-    if q.created_before is not None:
-        out.append(_C.created_at < q.created_before)
-    return out
 
 
 def _tuples(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
@@ -471,7 +363,7 @@ class SQLStore:
         found: set[str] = set()
         with self._read() as conn:
             level = set(conn.execute(select(blobs.c.hash).where(or_(
-                *[_contains(data, n, self._is_sqlite) for n in in_json]))).scalars())
+                *[contains(data, n, self._is_sqlite) for n in in_json]))).scalars())
             while level and len(found) < MAX_TEXT_REFS:
                 found |= level
                 refer = (func.instr(data, h) > 0 if self._is_sqlite else func.strpos(data, h) > 0
@@ -489,7 +381,7 @@ class SQLStore:
     ) -> list[CheckpointRecord]:
         query = self._text_refs(query)
         columns = _RECORD_COLUMNS + ([_C.state_manifest] if with_state else [])
-        stmt = _select_checkpoints(columns, query, limit, offset, self._is_sqlite)
+        stmt = select_checkpoints(columns, query, limit, offset, self._is_sqlite)
         with collector_paused(), self._read() as conn:
             return self._records(conn, _tuples(conn, stmt), with_state)
 
@@ -500,7 +392,7 @@ class SQLStore:
         (JSON columns still text, numbers unchecked): for listings that decode only what is
         read (``checked_fields`` and ``loads`` of flowpoint.storage.rows read them safely)."""
         query = self._text_refs(query)
-        stmt = _select_checkpoints(_RECORD_COLUMNS, query, limit, offset, self._is_sqlite)
+        stmt = select_checkpoints(_RECORD_COLUMNS, query, limit, offset, self._is_sqlite)
         with collector_paused(), self._read() as conn:
             return _tuples(conn, stmt)
 
@@ -508,7 +400,7 @@ class SQLStore:
         self, query: CheckpointQuery | None = None, limit: int | None = None, offset: int = 0
     ) -> list[tuple[Any, ...]]:
         query = self._text_refs(query)
-        stmt = _select_checkpoints(_TABLE_COLUMNS, query, limit, offset, self._is_sqlite)
+        stmt = select_checkpoints(_TABLE_COLUMNS, query, limit, offset, self._is_sqlite)
         with collector_paused(), self._read() as conn:
             return _tuples(conn, stmt)
 
@@ -520,7 +412,7 @@ class SQLStore:
         if query is None or query.text is None:
             return self.table_rows(query, limit, offset), self.count_checkpoints(query)
         query = self._text_refs(query)
-        ids_stmt = _select_checkpoints([_C.id], query, None, 0, self._is_sqlite)
+        ids_stmt = select_checkpoints([_C.id], query, None, 0, self._is_sqlite)
         with self._read() as conn:
             ids = list(conn.execute(ids_stmt).scalars())
             page = ids[offset : offset + limit] if limit is not None else ids[offset:]
@@ -538,7 +430,7 @@ class SQLStore:
         cols = [_C.step, _C.input_type, _C.input_name, _C.output_type, _C.output_name, _R.status]
         stmt = (select(*cols, func.count())
                 .select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
-                .where(*_where(self._text_refs(query) or CheckpointQuery(), self._is_sqlite))
+                .where(*where_clauses(self._text_refs(query) or CheckpointQuery(), self._is_sqlite))
                 .group_by(*cols))
         with self._read() as conn:
             groups = [tuple(g[:-1]) + (int(g[-1]),) for g in conn.execute(stmt)]
@@ -559,7 +451,7 @@ class SQLStore:
         stmt = (
             select(func.count())
             .select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
-            .where(*_where(query or CheckpointQuery(), self._is_sqlite))
+            .where(*where_clauses(query or CheckpointQuery(), self._is_sqlite))
         )
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
@@ -567,10 +459,10 @@ class SQLStore:
     def distinct_values(self, column: str, query: CheckpointQuery | None = None) -> list[Any]:
         """The distinct values of one checkpoint column (step, input_type, output_type) or run
         column (status, workflow) among the matching checkpoints, sorted, None first."""
-        col = _distinct_column(column)
+        col = distinct_column(column)
         query = self._text_refs(query)
         stmt = (select(col).distinct().select_from(checkpoints.join(runs, _C.run_id == _R.run_id))
-                .where(*_where(query or CheckpointQuery(), self._is_sqlite)))
+                .where(*where_clauses(query or CheckpointQuery(), self._is_sqlite)))
         with self._read() as conn:
             values = list(conn.execute(stmt).scalars())
         return sorted(values, key=lambda v: (v is not None, v))
