@@ -134,8 +134,11 @@ async def verify(url: str, known: set[str], seen_ckpts: int, steps: int) -> str:
             assert handler.run_id not in every_checkpoint(ckptr)
             return "after the last checkpoint"
         resumed = every_checkpoint(ckptr)[handler.run_id]
-        assert resumed[0].parent_id == last.id_ and resumed[0].seq == last.seq + 1
-        assert [c.seq for c in resumed] == list(range(last.seq + 1, last.seq + 1 + len(resumed)))
+        # From a start checkpoint (killed before the first step's) the new run is a fresh one
+        # with the same inputs: its own start checkpoint is seq 0.
+        first = 0 if last.last_completed_step is None else last.seq + 1
+        assert resumed[0].parent_id == last.id_ and resumed[0].seq == first
+        assert [c.seq for c in resumed] == list(range(first, first + len(resumed)))
         assert resumed[-1].last_completed_step == "finish"
         return f"after {len(ckpts)} checkpoints"
     finally:
