@@ -77,8 +77,8 @@ class ChainDriver:
     def send_event(self, handler: Any, event: Any) -> None:
         raise AssertionError("not used")
 
-    def default_store(self) -> str:
-        return "memory"
+    def store_for(self, given: Any) -> Any:
+        return given if given is not None else "memory"
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from ..errors import (
     CheckpointNotFound,
     InvalidEdit,
     StepNotInWorkflow,
-    StoreError,
 )
 from ..runtime.context import Context
 from ..runtime.events import Event, HumanResponseEvent, StartEvent
@@ -59,13 +58,7 @@ class WorkflowCheckpointer(CheckpointReader):
         self.codec = get_codec(serializer)
         self._handlers: dict[str, WorkflowHandler] = {}
         self._listeners: list[Callable[[str, str, Any], None]] = []
-        own = self._driver.default_store()
-        if store is not None and own is not None and not _same_store(store, own):
-            raise StoreError(
-                f"store= cannot be used with {self._driver.name}: its runtime keeps its "
-                f"checkpoints in its own store ({getattr(own, 'url', own)}), which flowpoint "
-                f"reads; leave store= out")
-        spec = store if store is not None else own
+        spec = self._driver.store_for(store)
         self.store: CheckpointStore = open_store(spec, durability)
         try:
             self._mark_stale_runs()
@@ -318,9 +311,3 @@ class WorkflowCheckpointer(CheckpointReader):
     def __repr__(self) -> str:
         return (f"WorkflowCheckpointer(workflow={self._driver.name}, store={self.store.url!r}, "
                 f"enabled={sorted(self._enabled)})")
-
-
-def _same_store(given: Any, own: Any) -> bool:
-    """``given`` is the runtime's own store, or another reader of the same saver."""
-    saver = getattr(own, "saver", None)
-    return given is own or (saver is not None and getattr(given, "saver", None) is saver)

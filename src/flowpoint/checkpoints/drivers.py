@@ -87,8 +87,9 @@ class Driver(Protocol):
     def send_event(self, handler: Any, event: Any) -> None:
         """Deliver ``event`` to the live run behind ``handler``."""
 
-    def default_store(self) -> CheckpointStore | str | None:
-        """The store to use when the user names none (None: flowpoint's default)."""
+    def store_for(self, given: CheckpointStore | str | None) -> CheckpointStore | str | None:
+        """The store to open for the user's ``store=`` (None: flowpoint's default); raises
+        ``StoreError`` if this runtime keeps its checkpoints elsewhere."""
 
 
 class NativeDriver:
@@ -128,8 +129,8 @@ class NativeDriver:
     def send_event(self, handler: Any, event: Any) -> None:
         handler.ctx.send_event(event)
 
-    def default_store(self) -> None:
-        return None
+    def store_for(self, given: CheckpointStore | str | None) -> CheckpointStore | str | None:
+        return given
 
 
 _DRIVERS: list[tuple[Callable[[Any], bool], Callable[[Any], Driver]]] = []

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from ...checkpoints.drivers import Launch, Resume
-from ...errors import InvalidEdit, UnsupportedWorkflow, WorkflowRuntimeError
+from ...errors import InvalidEdit, StoreError, UnsupportedWorkflow, WorkflowRuntimeError
 from ...runtime.events import Event, HumanResponseEvent, event_key
 from ...runtime.serde import decode_event, encode_event
 from .handler import LangGraphHandler
@@ -73,8 +73,13 @@ class LangGraphDriver:
     def steps(self) -> Collection[str]:
         return list(self.workflow.nodes)
 
-    def default_store(self) -> LangGraphStore:
-        return self.store
+    def store_for(self, given: Any) -> LangGraphStore:
+        """The graph's saver, read as a store: another store cannot hold this runtime's runs."""
+        if given is None or given is self.store or getattr(given, "saver", None) is self.saver:
+            return given if given is not None else self.store
+        raise StoreError(
+            f"store= cannot be used with {self.name}: its runtime keeps its checkpoints in its "
+            f"own store ({self.store.url}), which flowpoint reads; leave store= out")
 
     # --- events -------------------------------------------------------------------------------
     def encode_event(self, event: Any) -> Any:

@@ -79,8 +79,8 @@ class LlamaIndexDriver:
     def send_event(self, handler: Any, event: Any) -> None:
         handler.ctx.send_event(event)
 
-    def default_store(self) -> None:
-        return None
+    def store_for(self, given: Any) -> Any:
+        return given
 
     # --- running ----------------------------------------------------------------------------------
     def start(self, *, ctx: Any, start_event: Any, kwargs: dict[str, Any]) -> Launch:
