@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import pytest
+from resume_flows import run_pruning_itself
 
 from flowpoint import Context, Event, StartEvent, StopEvent, Workflow, WorkflowCheckpointer, step
 from flowpoint.checkpoints.codec import JsonCodec
@@ -122,35 +123,7 @@ async def test_a_big_value_beside_a_changing_counter_is_stored_once(store: str) 
     assert last.ctx_state["store"] == {"document": "d" * 1_000_000, "counter": 20}
 
 
-class PrunesItself(Workflow):
-    """Halfway through, all but the first checkpoint of the run is pruned (and their blobs)."""
-
-    @step
-    async def begin(self, ev: StartEvent, ctx: Context) -> Turn:
-        await ctx.store.set("items", [])
-        return Turn(n=0)
-
-    @step
-    async def grow(self, ev: Turn, ctx: Context) -> Turn | StopEvent:
-        items = await ctx.store.get("items")
-        items.append(f"{ev.n:04d}" + "z" * 600)
-        if ev.n == 40:
-            assert PRUNER is not None
-            PRUNER.store.prune(keep_last=0)
-        return StopEvent(result=len(items)) if ev.n >= 60 else Turn(n=ev.n + 1)
-
-
-PRUNER: WorkflowCheckpointer | None = None
-
-
 async def test_blobs_pruned_behind_a_running_run_are_stored_again(store: str) -> None:
-    global PRUNER
-    ckptr = PRUNER = WorkflowCheckpointer(PrunesItself(timeout=None), store=store)
-    try:
-        await ckptr.run()
-    finally:
-        PRUNER = None
-    last = ckptr.last_checkpoint(next(iter(ckptr.runs)))
-    items = last.ctx_state["store"]["items"]
-    assert items == [f"{n:04d}" + "z" * 600 for n in range(61)]
-    assert "$corrupt" not in repr(last.ctx_state)
+    await run_pruning_itself(store, at=40, stop=60)
+
+

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from resume_flows import SQUARES, FanFlow, resume_from_each, run_pruning_itself
 
 from flowpoint import (
     Context,
@@ -108,95 +109,19 @@ async def test_a_single_run_commits_each_checkpoint_at_once(url: str) -> None:
     assert SEEN[h.run_id] == list(range(1, STEPS + 1))
 
 
-class Item(Event):
-    n: int
-
-
-class Done(Event):
-    n: int
-    square: int
-
-
-CALLS: list[int] = []
-
-
-class Fan(Workflow):
-    """Six items to 3 workers, squares collected; the store lists the items processed."""
-
-    @step
-    async def spread(self, ev: StartEvent, ctx: Context) -> None:
-        await ctx.store.set("processed", [])
-        for i in range(6):
-            ctx.send_event(Item(n=i))
-
-    @step(num_workers=3)
-    async def square(self, ev: Item, ctx: Context) -> Done:
-        CALLS.append(ev.n)
-        await asyncio.sleep(0.001 * (ev.n % 3))
-        processed = await ctx.store.get("processed")
-        await ctx.store.set("processed", processed + [ev.n])
-        return Done(n=ev.n, square=ev.n * ev.n)
-
-    @step
-    async def collect(self, ev: Done, ctx: Context) -> StopEvent | None:
-        got = ctx.collect_events(ev, [Done] * 6)
-        return None if got is None else StopEvent(result=sorted(d.square for d in got))
-
-
 async def test_a_fan_out_sharing_commits_resumes_from_every_checkpoint_exactly_once(
         url: str) -> None:
-    ckptr = WorkflowCheckpointer(Fan(timeout=None), store=url)
+    ckptr = WorkflowCheckpointer(FanFlow(timeout=None), store=url)
     before = _commits(ckptr)
     handlers = [ckptr.run() for _ in range(3)]
-    expected = [0, 1, 4, 9, 16, 25]
-    assert await asyncio.gather(*handlers) == [expected] * 3
+    assert await asyncio.gather(*handlers) == [SQUARES] * 3
     assert _commits(ckptr) - before < 3 * (1 + 1 + 6 + 6)
     for h in handlers:
-        ckpts = [ckptr.start_checkpoint(h.run_id), *ckptr.checkpoints[h.run_id]]
-        assert len(ckpts) == 1 + 1 + 6 + 6
-        for ckpt in ckpts[:-1]:
-            CALLS.clear()
-            ckptr.workflow = Fan(timeout=None)
-            assert await ckptr.run_from(ckpt) == expected, f"from seq {ckpt.seq}"
-            done_before = len(ckpt.ctx_state["store"].get("processed", []))
-            assert done_before + len(CALLS) == 6 or ckpt.seq == 0, (ckpt.seq, CALLS)
-
-
-class Turn(Event):
-    n: int
-
-
-PRUNING: dict[str, WorkflowCheckpointer] = {}
-
-
-class PrunesItself(Workflow):
-    """A growing list; at turn 25 every checkpoint but the start ones is pruned (and blobs)."""
-
-    @step
-    async def begin(self, ev: StartEvent, ctx: Context) -> Turn:
-        await ctx.store.set("items", [])
-        return Turn(n=0)
-
-    @step
-    async def grow(self, ev: Turn, ctx: Context) -> Turn | StopEvent:
-        items = await ctx.store.get("items")
-        items.append(f"{ev.n:04d}" + "z" * 600)
-        if ev.n == 25:
-            PRUNING["ckptr"].store.prune(keep_last=0)
-        return StopEvent(result=len(items)) if ev.n >= 40 else Turn(n=ev.n + 1)
+        await resume_from_each(ckptr, h.run_id)
 
 
 async def test_blobs_pruned_behind_runs_sharing_commits_are_stored_again(url: str) -> None:
-    ckptr = PRUNING["ckptr"] = WorkflowCheckpointer(PrunesItself(timeout=None), store=url)
-    try:
-        handlers = [ckptr.run() for _ in range(3)]
-        assert await asyncio.gather(*handlers) == [41] * 3
-    finally:
-        PRUNING.clear()
-    for h in handlers:
-        last = ckptr.last_checkpoint(h.run_id)
-        assert last.ctx_state["store"]["items"] == [f"{n:04d}" + "z" * 600 for n in range(41)]
-        assert "$corrupt" not in repr(last.ctx_state)
+    await run_pruning_itself(url, at=25, stop=40, runs=3)
 
 
 class Slow(Workflow):
