@@ -161,6 +161,27 @@ class FanFlow(Workflow):
         return StopEvent(result=sorted(e.sq for e in got))
 
 
+class Stored(Event):
+    pass
+
+
+class StoreFlow(Workflow):
+    """Writes the StartEvent's ``entries`` into ``ctx.store``; the last step returns the store."""
+
+    @step
+    async def write(self, ctx: Context, ev: StartEvent) -> Stored:
+        RAN.append("write")
+        for key, value in ev.entries.items():
+            await ctx.store.set(key, value)
+        return Stored()
+
+    @step
+    async def read(self, ctx: Context, ev: Stored) -> StopEvent:
+        RAN.append("read")
+        state = await ctx.store.get_state()
+        return StopEvent(result=dict(state._data))
+
+
 def reset() -> None:
     RAN.clear()
     PROCESSED.clear()

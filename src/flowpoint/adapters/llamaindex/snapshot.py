@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from workflows.context.state_store import DictState
 
-from ...checkpoints.codec import decode_value, encode_value
+from ...checkpoints.codec import MARKERS, decode_value, encode_value
 from .types import TypeRegistry, type_key
 
 _UNREAD = object()
@@ -43,7 +43,7 @@ def store_state(store: Any, registry: TypeRegistry) -> dict[str, Any]:
 
 def store_state_of(model: BaseModel | None, registry: TypeRegistry) -> dict[str, Any]:
     """The JSON-able data of a state model (kept for the model last asked: a store write makes
-    a new model)."""
+    a new model). Keys named like the codec's markers are escaped as the codec escapes a dict."""
     if model is None:
         return {}
     cached = registry.state_cache
@@ -55,13 +55,32 @@ def store_state_of(model: BaseModel | None, registry: TypeRegistry) -> dict[str,
                 for k, v in model._data.items()}
     else:
         data = model.model_dump(mode="json")
+    data = escaped(data)
     registry.state_cache = (model, data)
+    return data
+
+
+def escaped(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as the codec writes a dict: ``{"__dict__": [[key, value], ...]}`` if one of its
+    keys is a marker of the codec's own (``__event__``, ``$corrupt``...), else as it is."""
+    return {"__dict__": [[k, v] for k, v in data.items()]} if MARKERS.intersection(data) \
+        else data
+
+
+def unescaped(data: Any) -> dict[str, Any]:
+    """The store's key/value data from its stored form (the inverse of ``escaped``)."""
+    if not isinstance(data, dict):
+        return {}
+    pairs = data.get("__dict__") if len(data) == 1 else None
+    if isinstance(pairs, list) and all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+        return dict(pairs)
     return data
 
 
 def state_model(data: Any, registry: TypeRegistry) -> BaseModel:
     """The state model for stored (possibly edited) data, through the workflow's own state type."""
-    data = data if isinstance(data, dict) else {}
+    data = unescaped(data)
     if registry.state_type is DictState or issubclass(registry.state_type, DictState):
         ser = registry.serializer
         return registry.state_type(**{k: ser.deserialize_value(decode_value(v))

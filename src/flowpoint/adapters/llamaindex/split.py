@@ -14,10 +14,11 @@ from typing import Any
 from workflows.context.state_store import DictState
 from workflows.events import Event
 
-from ...checkpoints.codec import encode_value
+from ...checkpoints.codec import MARKERS, encode_value
 from ...storage.contentstore import BLOB_MIN
 from ...storage.records import EncodedState
 from ...storage.statesplitter import SplitPass, StateSplitter
+from .snapshot import escaped
 from .types import TypeRegistry
 
 
@@ -58,7 +59,7 @@ class StoreSplit:
                 pieces[key] = splitter.list(("store", key), value, to_json, _frozen, own)
             else:
                 pieces[key] = splitter.value(("store", key), value, to_json, own)
-        piece = splitter.mapping(pieces)
+        piece = escaped(pieces) if MARKERS.intersection(pieces) else splitter.mapping(pieces)
         work.blobs.update(own.blobs)
         work.touched.update(own.touched)
         self._last = (model, piece, frozenset(own.blobs.keys() | own.touched))
