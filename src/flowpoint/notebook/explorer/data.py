@@ -8,6 +8,7 @@ the views observe these traits and render them.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -21,6 +22,10 @@ from ...checkpoints.model import Checkpoint, Run
 from ...errors import CheckpointNotFound
 from .source import Source
 from .state import ExplorerState
+
+#: Above this many checkpoints, with the kernel's loop running, the filter menus (one grouped
+#: pass over every row) are read in a worker thread and filled in when ready: the table first.
+MENUS_LATER_OVER = 10_000
 
 READ_ONLY = ("read-only view: no workflow is attached, so nothing can be resumed or edited "
              "here. Attach one: ckptr = WorkflowCheckpointer(workflow=YourFlow(), store=...), "
@@ -76,6 +81,9 @@ class ExplorerData(traitlets.HasTraits):
         self.cost = 0.0  # seconds the last page read took
         self.search_cost: float | None = None  # seconds the last text search's page took
         self._seen_revision = -1
+        self._closed = False
+        #: The task reading the filter menus off the loop, if any (``await`` it for them).
+        self.menus_pending: asyncio.Task[None] | None = None
         state.observe(lambda _c: self._safely("refresh", self.load_page),
                       names=["filters", "sort", "descending", "page", "page_size", "revision"])
         state.observe(lambda _c: self._safely("select", self.load_selection), names="selected")
@@ -96,7 +104,7 @@ class ExplorerData(traitlets.HasTraits):
         if store_changed:
             self._seen_revision = s.revision
             self.source.mark_stale()
-            options, total_all = self.source.options(s.filters)
+            options, total_all = self._menus(s.revision)
         else:
             options, total_all = self.options, self.total_all
         q = self.source.query(s.filters, s.sort, s.descending)
@@ -121,6 +129,48 @@ class ExplorerData(traitlets.HasTraits):
         elif store_changed:
             self.load_selection(reload=True)
             self.load_pinned()
+
+    def _menus(self, revision: int) -> tuple[dict[str, list[list[str]]], int]:
+        """The filter menus and how many checkpoints the explorer may show. Over a big store
+        with a running loop, only the count is read now; the menus' values are read in a worker
+        thread once the loop runs again (the table shows first) and filled in when ready. The
+        menus shown meanwhile are the last ones (the "any" entries at first)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self.menus_pending is not None:
+            self.menus_pending.cancel()
+            self.menus_pending = None
+        if loop is None or not self.source.has_facets:
+            return self.source.options(self.state.filters)
+        self.source.forget_counts()
+        total_all = self.source.count_all()
+        if total_all <= MENUS_LATER_OVER:
+            return self.source.options(self.state.filters)
+        self.menus_pending = loop.create_task(self._menus_later(revision))
+        return self.options or self.source.no_menus(), total_all
+
+    async def _menus_later(self, revision: int) -> None:
+        """Read the menus in a worker thread and fill them in, unless the store changed again
+        (or the explorer closed) meanwhile."""
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(None, self.source.facets)
+            if self._closed or revision != self._seen_revision:
+                return
+            options, total_all = self.source.menus(found, self.state.filters)
+            with self.hold_trait_notifications():
+                self.options = self.source.keep_selected(options, self.state.filters)
+                self.total_all = total_all
+        except Exception as exc:  # a task must show its error, not lose it
+            self.on_error("filter menus failed", exc)
+
+    def close(self) -> None:
+        """Stop filling in what is read off the loop."""
+        self._closed = True
+        if self.menus_pending is not None:
+            self.menus_pending.cancel()
+            self.menus_pending = None
 
     def _still_matches(self, checkpoint_id: str, q: Any) -> bool:
         """True if the selected checkpoint matches the filters on another page."""

@@ -216,6 +216,7 @@ class CheckpointExplorer(w.VBox):
     def close(self) -> None:
         """Stop listening to the checkpointer and close the widget with its parts."""
         self._closed = True
+        self.data.close()
         self.monitor.close()
         if self._refresh_handle is not None:
             self._refresh_handle.cancel()

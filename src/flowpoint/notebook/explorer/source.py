@@ -108,6 +108,7 @@ class Source:
         self.workflows = workflow_scope(ckptr)
         self.run_ids = run_ids
         self._groups: list[tuple[Any, ...]] | None = None  # table_facets groups of the base
+        self._total: int | None = None  # checkpoints of the base, when counted
 
     def base(self) -> CheckpointQuery:
         """Everything this explorer may show (its workflow, or the runs it was opened on)."""
@@ -142,10 +143,15 @@ class Source:
 
     def count_of(self, filters: dict[str, str]) -> int | None:
         """How many checkpoints match filters on step, event types and status, counted from
-        the groups of the last :meth:`options` (None when other filters need the store)."""
-        if self._groups is None or any(k not in _FACET_FILTERS for k in filters):
+        the groups of the last :meth:`options` (None when other filters need the store, or
+        before the groups are read)."""
+        if any(k not in _FACET_FILTERS for k in filters):
             return None
         want = {k: v for k, v in filters.items() if v}
+        if not want:
+            return self._total
+        if self._groups is None:
+            return None
 
         def typed(value: str, key: Any, name: Any) -> bool:
             return key == value if "." in value else name == value
@@ -225,11 +231,34 @@ class Source:
     def options(self, filters: dict[str, str]) -> tuple[dict[str, list[list[str]]], int]:
         """Dropdown options (label, value) for status, step and the event types, and how many
         checkpoints this explorer may show in all (one pass of the store where it can)."""
-        base = self.base()
+        return self.menus(self.facets(), filters)
+
+    @property
+    def has_facets(self) -> bool:
+        """True if the store reads the menus' values and counts in one pass (table_facets)."""
+        return getattr(self.store, "table_facets", None) is not None
+
+    def facets(self) -> dict[str, Any] | None:
+        """The store's ``table_facets`` of everything this explorer may show (None if the store
+        has none). Only reads: safe to call from a worker thread."""
         facets = getattr(self.store, "table_facets", None)
+        return None if facets is None else facets(self.base())
+
+    def count_all(self) -> int:
+        """How many checkpoints this explorer may show (one count, not the facets' pass)."""
+        self._total = self.store.count_checkpoints(self.base())
+        return self._total
+
+    def forget_counts(self) -> None:
+        """The store changed: counts from the last facets no longer hold."""
+        self._groups, self._total = None, None
+
+    def menus(self, found: dict[str, Any] | None, filters: dict[str, str]
+              ) -> tuple[dict[str, list[list[str]]], int]:
+        """:meth:`options` from facets read by :meth:`facets` (None: read the values here)."""
+        base = self.base()
         self._groups = None
-        if facets is not None:
-            found = facets(base)
+        if found is not None:
             total = int(found["total"])
             self._groups = found.get("groups")
 
@@ -246,6 +275,7 @@ class Source:
                 return sorted({r[idx] for r in self.store.table_rows(base, limit=5000)},
                               key=lambda v: (v is not None, v))
 
+        self._total = total
         steps = [START if s is None else s for s in values("step")]
 
         def types(keys: list[Any]) -> list[list[str]]:
@@ -260,6 +290,12 @@ class Source:
             "input_type": [["any input", ""]] + types(values("input_type")),
             "output_type": [["any output", ""]] + types(values("output_type")),
         }, filters), total
+
+    @staticmethod
+    def no_menus() -> dict[str, list[list[str]]]:
+        """The menus before their values are read: each with its "any" entry only."""
+        return {"status": [["any status", ""]], "step": [["any step", ""]],
+                "input_type": [["any input", ""]], "output_type": [["any output", ""]]}
 
     @staticmethod
     def keep_selected(options: dict[str, list[list[str]]], filters: dict[str, str]
