@@ -428,7 +428,7 @@ class Writer:
             stmt = self._prepared[key] = _Prepared(make(), self._engine)
         if self._sqlite:
             return self._single(stmt.sql, stmt.params(values))
-        with self._raw() as cur:
+        with self._raw(autocommit=True) as cur:  # one round trip, not BEGIN + it + COMMIT
             cur.execute(stmt.sql, stmt.params(values))
             return int(cur.rowcount)
 
