@@ -1,9 +1,9 @@
-"""The write side of SQLStore: one long-lived connection, pre-compiled statements, WAL upkeep.
+"""The write side of SQLStore: one long-lived connection, pre-compiled statements.
 
 Checkpoints are written on every step, so put_checkpoint skips SQLAlchemy's per-call statement
 handling: its statements are compiled once and run on the writer's driver connection, in one
 transaction. On SQLite, WAL checkpoints (the fsyncs) run on a background thread instead of
-inside a writer's commit.
+inside a writer's commit (flowpoint.storage.sqlwal).
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from sqlalchemy.sql import ClauseElement
 from ..errors import StoreError
 from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
 from .sqlschema import checkpoints
+from .sqlwal import WalCheckpointer, passive_checkpoint, wal_bytes
 
 WAL_CHECKPOINT_EVERY = 512  # commits; the writer finishes each WAL checkpoint inline (an fsync)
-TRUNCATE_WAIT_S = 2.0
 _BATCH = 500
-_IDLE_EXIT_S = 30.0
 
 
 class Duplicate(Exception):
@@ -91,88 +90,6 @@ class _Prepared:
         return values if self._order is None else tuple(values[k] for k in self._order)
 
 
-class _WalCheckpointer:
-    """Copies the WAL into the database file (the slow, fsyncing part) on a background thread.
-
-    While the writer keeps appending, such a checkpoint never catches up with the WAL's end, so
-    the WAL could not be restarted; `tail_due` tells the writer to finish the few frames left
-    itself, which is quick.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._guard = threading.Lock()
-        self._stopped = False
-        self.tail_due = False
-
-    def request(self) -> None:
-        self._wake.set()
-        with self._guard:
-            if self._thread is None and not self._stopped:
-                self._thread = threading.Thread(
-                    target=self._run, name="flowpoint-wal-checkpoint", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            woken = self._wake.wait(_IDLE_EXIT_S)
-            with self._guard:
-                if self._stopped or not woken:
-                    self._thread = None
-                    return
-                self._wake.clear()
-            self.checkpoint()
-            self.tail_due = True
-
-    def checkpoint(self) -> None:
-        try:
-            raw = self._engine.raw_connection()
-            try:
-                passive_checkpoint(raw.driver_connection)
-                if _wal_bytes(self._engine) > WAL_SIZE_LIMIT:
-                    truncate_checkpoint(raw.driver_connection)
-            finally:
-                raw.close()
-        except Exception:  # a failed checkpoint is retried on the next request
-            pass
-
-    def stop(self) -> None:
-        with self._guard:
-            self._stopped = True
-            thread = self._thread
-        self._wake.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-
-
-def passive_checkpoint(dbapi_conn: Any) -> None:
-    """Checkpoint as much of the WAL as possible without waiting for any lock."""
-    dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-
-def _wal_bytes(engine: Engine) -> int:
-    try:
-        return os.path.getsize(f"{engine.url.database}-wal")
-    except (OSError, TypeError):
-        return 0
-
-
-def truncate_checkpoint(dbapi_conn: Any) -> None:
-    """Copy the whole WAL into the database and empty it, waiting up to TRUNCATE_WAIT_S for the
-    readers still using it. Continuous readers always hold some part of the WAL, so passive
-    checkpoints alone would let it grow without end; new readers meanwhile read the database
-    file, so the wait ends as soon as the current ones finish."""
-    busy = dbapi_conn.execute("PRAGMA busy_timeout").fetchone()[0]
-    dbapi_conn.execute(f"PRAGMA busy_timeout = {int(TRUNCATE_WAIT_S * 1000)}")
-    try:
-        dbapi_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
-
-
 class Writer:
     """Serialises this store's writes on one connection; each write is one committed transaction."""
 
@@ -190,13 +107,13 @@ class Writer:
         self._pg_put_sql: dict[tuple[bool, tuple[str, ...]], str] = {}
         self._column_types = {c.name: type(c.type).__name__.upper() for c in checkpoints.columns}
         self._commits = 0
-        self._wal = _WalCheckpointer(engine) if self._sqlite else None
+        self._wal = WalCheckpointer(engine) if self._sqlite else None
 
     def _connection(self) -> Connection:
         if self._pid != os.getpid():
             self._engine.dispose(close=False)
             self._conn, self._pid = None, os.getpid()
-            self._wal = _WalCheckpointer(self._engine) if self._sqlite else None
+            self._wal = WalCheckpointer(self._engine) if self._sqlite else None
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._engine.connect().execution_options(**{WRITE_OPTION: True})
         return self._conn
@@ -213,7 +130,7 @@ class Writer:
             except Exception:  # only upkeep: the next round tries again
                 pass
         elif self._commits % WAL_CHECKPOINT_EVERY == 0 or (
-                self._commits % 32 == 0 and _wal_bytes(self._engine) > WAL_SIZE_LIMIT):
+                self._commits % 32 == 0 and wal_bytes(self._engine) > WAL_SIZE_LIMIT):
             wal.request()
 
     def _drop_if_broken(self) -> None:
@@ -446,7 +363,7 @@ class Writer:
                 self._wal.stop()
                 if self._commits:
                     self._wal.checkpoint()
-                self._wal = _WalCheckpointer(self._engine)
+                self._wal = WalCheckpointer(self._engine)
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None  # a forked child leaves its parent's connection alone
