@@ -152,11 +152,12 @@ class LlamaIndexDriver:
                                   f"checkpoint {short}, so there is no output event to edit; "
                                   f"resume without output_event=, or edit the state")
             output = edited_event(original, output_event)
+            edited["output_event"] = {"type": type_key(type(output)),
+                                      "changes": changes(original, output, registry.encode_event)}
+        if output_event is not None or _without_event(context, raw.get("output_delivery")):
             context["deliveries"] = self._with_output(context.get("deliveries", []),
                                                       raw.get("output_delivery"), output,
                                                       registry, short)
-            edited["output_event"] = {"type": type_key(type(output)),
-                                      "changes": changes(original, output, registry.encode_event)}
         model, state_edit = self._state(raw.get("store"), state, registry, short)
         if state_edit is not None:
             edited["state"] = state_edit
@@ -195,13 +196,14 @@ class LlamaIndexDriver:
         return Resume(launch, 0, edited)
 
     @staticmethod
-    def _with_output(deliveries: list[Any], index: Any, output: Event, registry: TypeRegistry,
-                     short: str) -> list[Any]:
-        """The snapshot's pending deliveries with the step's returned event replaced."""
-        if not isinstance(index, int) or not 0 <= index < len(deliveries) or \
-                not isinstance(deliveries[index], dict):
+    def _with_output(deliveries: list[Any], index: Any, output: Event | None,
+                     registry: TypeRegistry, short: str) -> list[Any]:
+        """The snapshot's pending deliveries with the step's returned event put in (a
+        checkpoint leaves it out of its snapshot, as it holds it as its output event)."""
+        if output is None or not isinstance(index, int) or not 0 <= index < len(deliveries) \
+                or not isinstance(deliveries[index], dict):
             raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its snapshot does "
-                                    f"not hold the step's output event, so it cannot be edited")
+                                    f"not hold the delivery of the step's output event")
         out = list(deliveries)
         out[index] = {**deliveries[index], "event": registry.serializer.serialize(output)}
         return out
@@ -239,3 +241,10 @@ class LlamaIndexDriver:
             raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: the runtime "
                                     f"cannot load its snapshot ({type(exc).__name__}: {exc})"
                                     ) from None
+
+
+def _without_event(context: dict[str, Any], index: Any) -> bool:
+    """True if the snapshot's delivery of the step's output is stored without its event."""
+    deliveries = context.get("deliveries", [])
+    return isinstance(index, int) and 0 <= index < len(deliveries) and \
+        isinstance(deliveries[index], dict) and "event" not in deliveries[index]

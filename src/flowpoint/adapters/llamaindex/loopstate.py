@@ -27,14 +27,17 @@ def busy(broker: BrokerState) -> list[tuple[Any, Any]]:
 
 
 def loop_context(broker: BrokerState, texts: EventTexts,
-                 steps: list[tuple[Any, Any]] | None = None) -> dict[str, Any]:
+                 steps: list[tuple[Any, Any]] | None = None, output: Any = None
+                 ) -> tuple[dict[str, Any], int | None]:
     """The snapshot of ``broker`` without its ``state`` (ctx.store is stored apart), events as
     the runtime's serializer writes them; defaults are left out (loading fills them in).
-    ``steps``: ``busy(broker)`` if already known."""
+    ``steps``: ``busy(broker)`` if already known. With the step's ``output`` event, its pending
+    delivery is written without the event (the checkpoint holds it as its output event; a resume
+    puts it back): also returns that delivery's index, or None."""
     if steps is None:
         steps = busy(broker)
     if broker.children or broker.streams or broker.collection_release_states:
-        return _by_runtime(broker, texts, steps)
+        return _by_runtime(broker, texts, steps), _index_of(broker, output)
     text = texts.serialize
     workers: dict[str, Any] = {}
     for step_id, worker in steps:
@@ -42,12 +45,12 @@ def loop_context(broker: BrokerState, texts: EventTexts,
         if worker.queue:
             queue = [_attempt(a, text) for a in worker.queue]
             if None in queue:
-                return _by_runtime(broker, texts, steps)
+                return _by_runtime(broker, texts, steps), _index_of(broker, output)
             out["queue"] = queue
         if worker.in_progress:
             running = [_in_progress(p, text) for p in worker.in_progress]
             if None in running:
-                return _by_runtime(broker, texts, steps)
+                return _by_runtime(broker, texts, steps), _index_of(broker, output)
             out["in_progress"] = running
         if worker.collected_events:
             out["collected_events"] = {k: [text(e) for e in evs]
@@ -68,8 +71,15 @@ def loop_context(broker: BrokerState, texts: EventTexts,
         value = getattr(broker, name)
         if value:
             context[name] = int(value)
+    index = None
     if broker.deliveries:
-        context["deliveries"] = [_delivery(key, d, text) for key, d in broker.deliveries.items()]
+        deliveries = context["deliveries"] = []
+        for key, d in broker.deliveries.items():
+            if output is not None and index is None and d.event is output:
+                index = len(deliveries)
+                deliveries.append(_delivery(key, d, None))
+            else:
+                deliveries.append(_delivery(key, d, text))
     if broker.elapsed_alive:
         context["elapsed_alive"] = float(broker.elapsed_alive)
     if broker.last_alive_stamp is not None:
@@ -77,7 +87,14 @@ def loop_context(broker: BrokerState, texts: EventTexts,
     if broker.journal_seq:
         context["journal_seq"] = int(broker.journal_seq)
     context["version"] = CURRENT_SERIALIZED_VERSION
-    return context
+    return context, index
+
+
+def _index_of(broker: BrokerState, output: Any) -> int | None:
+    """The index of the pending delivery of ``output`` (left as the runtime writes it)."""
+    if output is None:
+        return None
+    return next((i for i, d in enumerate(broker.deliveries.values()) if d.event is output), None)
 
 
 def _by_runtime(broker: BrokerState, texts: EventTexts,
@@ -177,8 +194,10 @@ def _waiter(w: Any, text: Any) -> dict[str, Any]:
 
 
 def _delivery(key: Any, d: Any, text: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"invocation_id": key.invocation_id, "index": int(key.index),
-                           "event": text(d.event)}
+    """A pending delivery; without its event if ``text`` is None."""
+    out: dict[str, Any] = {"invocation_id": key.invocation_id, "index": int(key.index)}
+    if text is not None:
+        out["event"] = text(d.event)
     if d.step_id is not None:
         out["step_id"] = str(d.step_id)
     if d.recovery_counts:

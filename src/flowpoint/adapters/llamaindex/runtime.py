@@ -121,11 +121,9 @@ class RunWatch:
         out.update(broker_view(steps, encode))
         out["pending_input"] = encode(self.pending_input)
         out["is_running"] = not isinstance(output, StopEvent)
-        context = loop_context(broker, self._texts, steps)
+        # the output's delivery without its text: the checkpoint's output event is put back
+        out["context"], out["output_delivery"] = loop_context(broker, self._texts, steps, output)
         self._texts.done()
-        out["context"] = context
-        out["output_delivery"] = next(
-            (i for i, d in enumerate(broker.deliveries.values()) if d.event is output), None)
         if self._split is not None and worth_splitting(model):
             try:
                 return split_snapshot(out, model, self._split)
