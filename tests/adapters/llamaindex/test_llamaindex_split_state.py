@@ -14,6 +14,7 @@ from workflows.events import Event, StartEvent, StopEvent
 
 from flowpoint import WorkflowCheckpointer
 from flowpoint.adapters.llamaindex.runtime import RunWatch
+from flowpoint.storage.contentstore import references, split_state
 from flowpoint.storage.records import EncodedState
 
 ROUNDS = 40
@@ -77,7 +78,15 @@ async def test_split_states_read_back_as_the_whole_state(taken, tmp_path, flow, 
     handler = ckptr.run(**kwargs)
     await handler
     kinds = [isinstance(s, EncodedState) for s in taken["split"]]
-    assert all(kinds) if split else not any(kinds)  # no list, no long text: stored whole
+    if split:
+        assert all(kinds)
+    else:  # no list, no long text: stored whole, or handed over as the store would keep it
+        for state, whole in zip(taken["split"], taken["whole"], strict=True):
+            if isinstance(state, EncodedState):
+                assert not state.blobs and not state.refs and state.manifest == whole
+                assert not list(references(whole))  # nothing a reader takes for a blob
+                assert split_state(whole["store"]) == (whole["store"], {})
+        assert any(kinds)
     stored = [c.raw_state for c in ckptr.checkpoints[handler.run_id]]
     assert stored == taken["whole"]
 

@@ -1,5 +1,6 @@
-"""A 2.x ``ctx.store`` whose keys are named like the codec's own markers round-trips exactly:
-in the checkpoint's state, through ``run_from``, and in a new process."""
+"""A 2.x ``ctx.store`` whose keys are named like the codec's own markers (or the content
+store's) round-trips exactly: in the checkpoint's state, through ``run_from``, and in a new
+process."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ MARKER_VALUES = {
     "$corrupt": "not damaged",
 }
 
+# and keys of the content store's own, which a reader could take for a reference
+STORE_MARKER_VALUES = {"$blob": "0" * 64, "$chunks": ["0" * 64], "$esc": {"a": 1},
+                       "$index": "0" * 64}
+
 
 def test_every_codec_marker_is_covered():
     assert set(MARKER_VALUES) == set(MARKERS)
@@ -31,11 +36,11 @@ def _written(ckptr, run_id):
 
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
-@pytest.mark.parametrize("key", sorted(MARKER_VALUES))
+@pytest.mark.parametrize("key", sorted({**MARKER_VALUES, **STORE_MARKER_VALUES}))
 @pytest.mark.parametrize("with_list", [False, True], ids=["whole", "split"])
 async def test_a_marker_key_round_trips_through_checkpoint_and_run_from(tmp_path, store, key,
                                                                         with_list):
-    values = {key: MARKER_VALUES[key]}
+    values = {key: {**MARKER_VALUES, **STORE_MARKER_VALUES}[key]}
     if with_list:  # a list in the store: the state is split for the store as it is taken
         values["items"] = [1, 2, 3]
     url = "memory" if store == "memory" else f"sqlite:///{tmp_path}/store.db"

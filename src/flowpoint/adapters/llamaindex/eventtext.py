@@ -27,17 +27,20 @@ class EventTexts:
         self._kept: dict[int, tuple[Any, str]] = {}
         self._used: dict[int, tuple[Any, str]] = {}
         self._plain: dict[type, bool] = {}
+        self.chars = 0  # of the texts the snapshot being made used
 
     def serialize(self, value: Any) -> str:
         hit = self._kept.get(id(value))
         if hit is None or hit[0] is not value:
             hit = (value, self._text(value))
         self._used[id(value)] = hit
+        self.chars += len(hit[1])
         return hit[1]
 
     def done(self) -> None:
         """One snapshot is made: keep only the texts it used (what is still in flight)."""
         self._kept, self._used = self._used, {}
+        self.chars = 0
 
     def _text(self, value: Any) -> str:
         cls = type(value)

@@ -30,10 +30,11 @@ from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
 from ...errors import FlowpointError, SerializationError
+from ...storage.contentstore import BLOB_MIN
 from ...storage.records import EncodedState
 from .eventtext import EventTexts
 from .loopstate import busy, loop_context
-from .snapshot import broker_view, state_of, store_state_of
+from .snapshot import broker_view, inline_store, state_of, store_state_of
 from .split import StoreSplit, split_snapshot, worth_splitting
 from .types import TypeRegistry
 from .version import SUPPORTED, installed_version
@@ -123,14 +124,36 @@ class RunWatch:
         out["is_running"] = not isinstance(output, StopEvent)
         # the output's delivery without its text: the checkpoint's output event is put back
         out["context"], out["output_delivery"] = loop_context(broker, self._texts, steps, output)
+        texts = self._texts.chars
         self._texts.done()
-        if self._split is not None and worth_splitting(model):
+        if self._split is None:
+            out["store"] = store_state_of(model, self.registry)
+            return out
+        if worth_splitting(model, self.registry):
             try:
                 return split_snapshot(out, model, self._split)
             except (SerializationError, TypeError, ValueError, RecursionError):
                 self._split.reset()  # the whole state below reports what is wrong
+        elif not steps and self.pending_input is None and texts <= BLOB_MIN and not (
+                broker.children or broker.streams or broker.collection_release_states):
+            store_data = inline_store(model, self.registry)
+            if store_data is not None:
+                out["store"] = store_data
+                return _as_stored(out)
         out["store"] = store_state_of(model, self.registry)
         return out
+
+
+def _as_stored(state: dict[str, Any]) -> EncodedState:
+    """A small state handed to the store as it is, not walked again to be split: written
+    directly, it holds no key of the content store's own, no work in flight (whose events stay
+    across checkpoints, worth keeping apart), a ctx.store the content store keeps as it is, and
+    only short event texts of deliveries (which the next checkpoint no longer holds)."""
+    def rebuild() -> EncodedState:
+        return encoded
+
+    encoded = EncodedState(state, {}, frozenset(), rebuild)
+    return encoded
 
 
 _HOT = ("get_now", "send_event", "wait_receive", "write_to_event_stream", "wait_for_next_task",

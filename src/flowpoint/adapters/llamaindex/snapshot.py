@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from workflows.context.state_store import DictState
 
 from ...checkpoints.codec import MARKERS, decode_value, encode_value
+from ...storage.contentstore import split_state
 from .types import TypeRegistry, type_key
 
 _UNREAD = object()
@@ -41,23 +42,42 @@ def store_state(store: Any, registry: TypeRegistry) -> dict[str, Any]:
     return store_state_of(state_of(store, registry), registry)
 
 
+def dict_data(model: DictState) -> dict[str, Any]:
+    """A DictState's key/value dict (its private ``_data``, read without pydantic's lookups)."""
+    private = model.__pydantic_private__
+    data = private.get("_data") if private else None
+    return data if isinstance(data, dict) else model._data
+
+
 def store_state_of(model: BaseModel | None, registry: TypeRegistry) -> dict[str, Any]:
     """The JSON-able data of a state model (kept for the model last asked: a store write makes
     a new model). Keys named like the codec's markers are escaped as the codec escapes a dict."""
     if model is None:
         return {}
-    cached = registry.state_cache
-    if cached is not None and cached[0] is model:
-        return cached[1]
+    cached = registry.state_cache.of(model)
+    if cached.data is not None:
+        return cached.data
     if isinstance(model, DictState):
         ser = registry.serializer
         data = {k: encode_value(ser.serialize_value(v), f"ctx.store[{k!r}]")
-                for k, v in model._data.items()}
+                for k, v in dict_data(model).items()}
     else:
         data = model.model_dump(mode="json")
-    data = escaped(data)
-    registry.state_cache = (model, data)
+    cached.data = data = escaped(data)
     return data
+
+
+def inline_store(model: BaseModel | None, registry: TypeRegistry) -> dict[str, Any] | None:
+    """The store's data if the content store keeps it as it is (small, nothing it would split
+    off or escape), else None."""
+    data = store_state_of(model, registry)
+    if model is None:
+        return data
+    cached = registry.state_cache.of(model)
+    if cached.inline is None:
+        manifest, blobs = split_state(data)
+        cached.inline = manifest is data and not blobs
+    return data if cached.inline else None
 
 
 def escaped(data: dict[str, Any]) -> dict[str, Any]:

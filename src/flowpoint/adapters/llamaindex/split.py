@@ -18,17 +18,20 @@ from ...checkpoints.codec import MARKERS, encode_value
 from ...storage.contentstore import BLOB_MIN
 from ...storage.records import EncodedState
 from ...storage.statesplitter import SplitPass, StateSplitter
-from .snapshot import escaped
+from .snapshot import dict_data, escaped
 from .types import TypeRegistry
 
 
-def worth_splitting(model: Any) -> bool:
+def worth_splitting(model: Any, registry: TypeRegistry) -> bool:
     """True for a state the splitter saves work on: a DictState holding a list (kept in chunks)
     or a long text (kept by identity). Other states cost less encoded whole."""
     if not isinstance(model, DictState):
         return False
-    return any(type(v) is list or (type(v) is str and len(v) > BLOB_MIN)
-               for v in model._data.values())
+    cached = registry.state_cache.of(model)
+    if cached.split is None:
+        cached.split = any(type(v) is list or (type(v) is str and len(v) > BLOB_MIN)
+                           for v in dict_data(model).values())
+    return cached.split
 
 
 class StoreSplit:
@@ -53,7 +56,7 @@ class StoreSplit:
         own = SplitPass()
         splitter = self.splitter
         pieces: dict[str, Any] = {}
-        for key, value in model._data.items():
+        for key, value in dict_data(model).items():
             to_json = self._to_json(key)
             if type(value) is list:
                 pieces[key] = splitter.list(("store", key), value, to_json, _frozen, own)

@@ -44,6 +44,29 @@ def _signature_types(workflow: Any) -> list[type]:
     return found
 
 
+_NONE = object()
+
+
+class StoreCache:
+    """What checkpoints need of the state model last asked about, made once per model (a store
+    write makes a new model): its JSON-able data, whether the store keeps that as it is, and
+    whether it is worth splitting."""
+
+    __slots__ = ("model", "data", "inline", "split")
+
+    def __init__(self) -> None:
+        self.model: Any = _NONE
+        self.data: dict[str, Any] | None = None
+        self.inline: bool | None = None
+        self.split: bool | None = None
+
+    def of(self, model: Any) -> StoreCache:
+        """The cache, emptied first if it was for another model."""
+        if model is not self.model:
+            self.model, self.data, self.inline, self.split = model, None, None, None
+        return self
+
+
 class TypeRegistry:
     """Classes by stored name for one workflow, and a JsonSerializer that resolves only them."""
 
@@ -54,8 +77,8 @@ class TypeRegistry:
         self.classes: dict[str, type] = {
             n: c for c in allowed for n in (type_key(c), f"{c.__module__}.{c.__name__}")}
         self.serializer = JsonSerializer(allowed_types=allowed)
-        #: (state model, its encoded data): a store write makes a new model, so reuse is safe.
-        self.state_cache: tuple[Any, dict[str, Any]] | None = None
+        #: the encoded data of the state model last read: a store write makes a new model.
+        self.state_cache = StoreCache()
         self._default_state: BaseModel | None = None
 
     def default_state(self) -> BaseModel:
