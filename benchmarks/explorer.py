@@ -160,8 +160,9 @@ def explorer_bench(s: Settings) -> Section:
                      shown, found))
         rows.append(("  ... and its filter menus filled in (read off the loop)", filled, found))
         timings["newest"] = shown
-    timed("all", "explorer data, all runs (ckptr.runs + store.list_checkpoints())", every)
-    if not isinstance(cls, str):  # the widget told to show every run by id (no target)
+    timed("records", "every record: ckptr.runs + store.list_checkpoints() (no target)", every)
+    every_id: list[str] = []
+    if not isinstance(cls, str):  # the widget told to show every run by id: all runs
         every_id = list(ckptr.runs)
 
         def on_every_run() -> Any:
@@ -171,6 +172,7 @@ def explorer_bench(s: Settings) -> Section:
         shown, filled = _opening_times(on_every_run, reps)
         rows.append((f"CheckpointExplorer(ckptr, run_ids=<all {len(every_id):,} runs>) "
                      "(table shown)", shown, found))
+        timings["all"] = shown
         rows.append(("  ... and its filter menus filled in", filled, found))
     ckptr.store.close()
     out = [(label, f"{n:,}", f"{found:,}", ms(t.median_s), ms(t.best_s)) for label, t, found
@@ -200,8 +202,9 @@ def explorer_bench(s: Settings) -> Section:
                peer="no table API", profile=lambda: _again(url, "frame")),
         Target(f"6. explorer opening on the newest runs of {n:,}",
                timings["newest"].median_s, 0.150, "s", peer="no explorer", profile=newest),
-        Target(f"6. explorer data for all runs of {n:,}", timings["all"].median_s, 1.0, "s",
-               peer="no explorer", profile=lambda: _again(url, "all")),
+        Target(f"6. explorer data for all runs of {n:,}",
+               timings["all" if "all" in timings else "records"].median_s, 1.0, "s",
+               peer="no explorer", profile=lambda: _again(url, "all", run_ids=every_id)),
     ]
     notes = [f"store built through put_run/put_checkpoint: {n:,} checkpoints in {build_s:.1f} s "
              f"({n / build_s:,.0f} checkpoints/s, each its own committed transaction)",
@@ -212,8 +215,11 @@ def explorer_bench(s: Settings) -> Section:
              "first page: a count, table_rows, list_runs of the page's runs, their last seqs, "
              "list_checkpoints for the timeline lanes; over 10,000 checkpoints the filter "
              "menus' values, table_facets, are read in a worker thread afterwards: 'menus "
-             "filled in' is the time until they are), then closed; all runs: ckptr.runs + store.list_checkpoints() (every checkpoint record); "
-             "run_ids=<all runs>: the widget opened on every run by id (no target)",
+             "filled in' is the time until they are), then closed; all runs: the widget opened "
+             "so on every run by id (what the explorer reads to show all runs: one page); "
+             "every record: ckptr.runs + store.list_checkpoints(), every checkpoint record "
+             "with its events parsed, which the explorer no longer reads (the target's "
+             "measure before the explorer read pages; kept for comparison)",
              f"median and best of {reps} calls after one untimed call"]
     text = table(f"6. Reads over a SQLite store of {n:,} checkpoints",
                  ["operation", "checkpoints", "rows", "median ms", "best ms"], out, notes)
@@ -249,9 +255,12 @@ def _opening_times(make: Callable[[], Any], reps: int) -> tuple[Timing, Timing]:
             Timing(statistics.median(filled), filled, 1))
 
 
-def _again(url: str, what: str, recent: float = 0.0) -> None:
+def _again(url: str, what: str, recent: float = 0.0, run_ids: list[str] | None = None) -> None:
     ckptr = WorkflowCheckpointer(JokeFlow(timeout=None), store=url)
-    if what == "checkpoints":
+    cls = _explorer_class()
+    if what == "all" and run_ids and not isinstance(cls, str):
+        _open_on_loop(lambda: cls(ckptr, run_ids=run_ids))
+    elif what == "checkpoints":
         ckptr.checkpoints  # noqa: B018
     elif what == "filter":
         ckptr.filter_checkpoints(created_after=recent)
