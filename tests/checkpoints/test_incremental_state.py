@@ -4,6 +4,7 @@ each one reads back exactly the state of its moment, whatever the steps did to t
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from flowpoint import Context, Event, StartEvent, StopEvent, Workflow, WorkflowC
 from flowpoint.checkpoints.codec import JsonCodec
 from flowpoint.storage import CheckpointQuery, CheckpointRecord
 from flowpoint.storage.contentstore import join_state, split_state
+from flowpoint.storage.rows import dumps
 from flowpoint.storage.statesplitter import StateSplitter
 
 SEEN: list[dict[str, Any]] = []
@@ -98,6 +100,7 @@ async def test_the_incremental_split_decodes_like_the_whole_state_encoding() -> 
         splitter.committed(split)
         whole, blobs = split_state(codec.encode_state(snap))
         assert join_state(split.manifest, stored.get) == join_state(whole, blobs.get)
+        assert split.text == dumps(split.manifest, "state_manifest")  # as a store writes it
 
 
 class BigAndCounter(Workflow):
@@ -127,3 +130,43 @@ async def test_blobs_pruned_behind_a_running_run_are_stored_again(store: str) ->
     await run_pruning_itself(store, at=40, stop=60)
 
 
+class Said(Event):
+    text: str
+
+
+class Texts(Workflow):
+    """Events and values holding non-ASCII text, a lone surrogate and escapes."""
+
+    @step
+    async def begin(self, ev: StartEvent, ctx: Context) -> Said:
+        await ctx.store.set("plain", "café")
+        return Said(text="naïve \u2028 \\ud800")
+
+    @step
+    async def odd(self, ev: Said, ctx: Context) -> Said | StopEvent:
+        if ev.text.startswith("lone"):
+            await ctx.store.set("odd", ["\ud800", "é"])
+            return StopEvent(result=ev.text)
+        return Said(text="lone \udc00 é")
+
+
+async def test_stored_texts_are_the_compact_json_of_what_they_hold(tmp_path: Any) -> None:
+    """The manifest and event texts a run builds from kept bytes are exactly the compact JSON
+    of their values (non-ASCII text as is, all escaped once a lone surrogate is in)."""
+    import sqlite3
+
+    ckptr = WorkflowCheckpointer(Texts(timeout=None), store=f"sqlite:///{tmp_path / 't.db'}")
+    assert await ckptr.run() == "lone \udc00 é"
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        rows = conn.execute("SELECT input_event, output_event, state_manifest FROM "
+                            "flowpoint_checkpoints"
+                            " ORDER BY seq").fetchall()
+    assert len(rows) == 4
+    for row in rows:
+        for text in row:
+            assert text == dumps(json.loads(text), "x")
+    assert "naïve" in rows[2][2] and "\\udc00" in rows[3][2] and "é" not in rows[3][2]
+    last = ckptr.last_checkpoint(next(iter(ckptr.runs)))
+    assert last.ctx_state["store"] == {"plain": "café", "odd": ["\ud800", "é"]}
+    assert [e["data"] for e in last.ctx_state["event_log"][1:]] == [
+        {"text": "naïve \u2028 \\ud800"}, {"text": "lone \udc00 é"}]

@@ -184,3 +184,44 @@ def test_a_list_encoded_again_after_edits_matches_a_fresh_encoding(
         fresh = ChunkedList().encode(items, lambda v: v, frozen, fresh_blobs, set())
         assert ref == fresh
         assert join_state(ref, stored.get) == items
+
+
+text_items = (frozen_items | st.text(alphabet="é\u2028\ud800\\u\"$", max_size=8)
+              | st.fixed_dictionaries({"$blob": st.text(max_size=5)})
+              | st.dictionaries(st.text(max_size=3), st.text(min_size=300, max_size=400),
+                                min_size=2, max_size=3))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(text_items, max_size=40), edits, st.booleans(),
+       st.lists(st.booleans(), min_size=60, max_size=60))
+def test_a_list_encoded_again_as_text_is_the_stored_text_of_a_fresh_encoding(
+        start: list[Any], steps: list[tuple[str, int, Any]], append_only: bool,
+        as_text: list[bool]) -> None:
+    """encode_text (made from kept bytes, without parsing) writes exactly what storing a fresh
+    encoding writes, however it is interleaved with encode and whatever the items hold."""
+    from flowpoint.storage.contentstore import ChunkedList, compact_text
+    from flowpoint.storage.rows import dumps
+
+    kept, items, stored = ChunkedList(), list(start), {}
+    for (op, where, value), text in zip(steps, as_text, strict=False):
+        if op == "append" or append_only:
+            items.append(value)
+        elif op == "replace" and items:
+            items[where % len(items)] = value
+        elif op == "truncate":
+            del items[where % (len(items) + 1):]
+        blobs: dict[str, bytes] = {}
+        touched: set[str] = set()
+        if text:
+            ref = json.loads(got := kept.encode_text(items, lambda v: v, lambda v: True, blobs,
+                                                     touched, append_only))
+        else:
+            ref = kept.encode(items, lambda v: v, lambda v: True, blobs, touched, append_only)
+            got = compact_text(ref)
+        stored.update(blobs)
+        assert touched <= stored.keys()
+        fresh = ChunkedList().encode(items, lambda v: v, lambda v: True, {}, set())
+        assert got == dumps(fresh, "state_manifest")
+        assert ref == fresh
+        assert join_state(ref, stored.get) == items

@@ -20,6 +20,7 @@ from ..runtime.serde import (
     encode_event,
     encode_value,
 )
+from ..storage.contentstore import compact_text, joined_text
 from ..storage.records import EncodedState
 from ..storage.statesplitter import SplitPass, StateSplitter
 
@@ -56,45 +57,43 @@ class JsonCodec:
                     splitter: StateSplitter, extra: dict[str, Any] | None = None) -> EncodedState:
         """``encode_state`` and the store's split in one, through the run's ``splitter``: lists
         grown at their end and strings left alone cost only what is new since the run's previous
-        checkpoint. Decodes to exactly what ``encode_state`` gives."""
+        checkpoint, and the manifest's stored text is made from the bytes kept for its parts.
+        Decodes to exactly what ``encode_state`` gives."""
         work = SplitPass()
-        store: dict[str, Any] = {}
-        for key, value in state["store"].items():
-            path = f"ctx.store[{key!r}]"
+        values = state["store"]
+        store_text = _store_text(values, splitter, work) if values else "{}"
+        pending = state["pending_input"]
+        parts = [
+            '{"store":', store_text,
+            ',"queues":', splitter.events_text(("queues",), state["queues"], event, work),
+            ',"in_progress":', splitter.events_text(("in_progress",), state["in_progress"],
+                                                    event, work),
+            ',"collect_buffers":', splitter.events_text(("collect",), state["collect_buffers"],
+                                                        event, work),
+            ',"accepted_events":', splitter.list_text(("accepted",), state["accepted_events"],
+                                                      _same, _kept, work, append_only=True),
+            ',"event_log":', splitter.list_text(("event_log",), state["event_log"], event,
+                                                _always, work, append_only=True),
+            ',"pending_input":', "null" if pending is None else compact_text(
+                splitter.small(event(pending), work)),
+            ',"is_running":', "true" if state["is_running"] else "false",
+        ]
+        more = {"state_type": state["state_type"]} if state.get("state_type") else {}
+        if extra:
+            more.update(extra)
+        for key, value in more.items():
+            parts += (",", compact_text(key), ":", compact_text(value))
+        parts.append("}")
 
-            def to_json(v: Any, p: str = path) -> Any:
-                return encode_value(v, p)
-
-            if type(value) is list:
-                store[key] = splitter.list(("store", key), value, to_json, _immutable, work)
-            else:
-                store[key] = splitter.value(("store", key), value, to_json, work)
-        small = splitter.small
-        manifest = {
-            "store": ({"__dict__": [[k, v] for k, v in store.items()]}  # as encode_value escapes
-                      if MARKERS.intersection(store) else splitter.mapping(store)),
-            "queues": splitter.events(("queues",), state["queues"], event, work),
-            "in_progress": splitter.events(("in_progress",), state["in_progress"], event, work),
-            "collect_buffers": splitter.events(("collect",), state["collect_buffers"], event,
-                                               work),
-            "accepted_events": splitter.list(("accepted",), state["accepted_events"], _same,
-                                             _kept, work, append_only=True),
-            "event_log": splitter.list(("event_log",), state["event_log"], event, _always, work,
-                                       append_only=True),
-            "pending_input": small(event(state["pending_input"]), work),
-            "is_running": state["is_running"],
-            **({"state_type": state["state_type"]} if state.get("state_type") else {}),
-            **(extra or {}),
-        }
-
-        logs = {k: len(state[k]) for k in ("event_log", "accepted_events")}
+        logs = (len(state["event_log"]), len(state["accepted_events"]))
 
         def rebuild() -> EncodedState:  # maybe later: the live logs cut back to their length now
             splitter.reset()
-            taken = {**state, **{k: state[k][:n] for k, n in logs.items()}}
+            taken = {**state, "event_log": state["event_log"][:logs[0]],
+                     "accepted_events": state["accepted_events"][:logs[1]]}
             return self.split_state(taken, event, splitter, extra)
 
-        return splitter.finish(manifest, work, rebuild)
+        return splitter.finish_text(joined_text("".join(parts)), work, rebuild)
 
     def encode_event(self, ev: Event | None) -> Any:
         return None if ev is None else encode_event(ev)
@@ -131,6 +130,24 @@ class PickleCodec(JsonCodec):
         if isinstance(data, dict) and "__pickle__" in data:
             return pickle.loads(base64.b64decode(data["__pickle__"]))  # noqa: S301 - opted in
         return super().decode_event(data)
+
+
+def _store_text(values: dict[str, Any], splitter: StateSplitter, work: SplitPass) -> str:
+    """The stored text of the ``store`` part: each value through the splitter (a list by its
+    chunks, a long string by identity), escaped as ``encode_value`` escapes dicts."""
+    store: dict[str, Any] = {}
+    for key, value in values.items():
+        path = f"ctx.store[{key!r}]"
+
+        def to_json(v: Any, p: str = path) -> Any:
+            return encode_value(v, p)
+
+        if type(value) is list:
+            store[key] = splitter.list(("store", key), value, to_json, _immutable, work)
+        else:
+            store[key] = splitter.value(("store", key), value, to_json, work)
+    return compact_text({"__dict__": [[k, v] for k, v in store.items()]}  # as encode_value does
+                        if MARKERS.intersection(store) else splitter.mapping(store))
 
 
 def _immutable(value: Any) -> bool:

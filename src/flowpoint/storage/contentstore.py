@@ -36,14 +36,53 @@ GetBlobs = Callable[[list[str]], Mapping[str, "bytes | str"]]
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
 try:  # the C encoder json.dumps builds on every call, built once: same output, half the time
-    from json.encoder import c_make_encoder, encode_basestring_ascii
+    from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 
     _C_CANONICAL = c_make_encoder(
         None, _CANONICAL.default, encode_basestring_ascii, None, ":", ",", True, False, True
     )
+    _C_COMPACT = c_make_encoder(
+        None, _COMPACT.default, encode_basestring, None, ":", ",", False, False, True
+    )
 except (ImportError, TypeError):
-    _C_CANONICAL = None
+    _C_CANONICAL = _C_COMPACT = None
+
+
+def compact_text(value: Any) -> str:
+    """The JSON text a store writes: compact, keys in their order, non-ASCII text as is (so
+    that SQL can search it) unless it holds lone surrogates, which only escapes can carry.
+    Raises TypeError or ValueError for a value JSON cannot hold."""
+    if _C_COMPACT is None:
+        text = _COMPACT.encode(value)
+    else:
+        try:
+            text = "".join(_C_COMPACT(value, 0))
+        except RecursionError:
+            raise ValueError("value is too deeply nested or refers to itself") from None
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = _COMPACT_ASCII.encode(value)
+    return text
+
+
+def text_of_canonical(data: bytes) -> str:
+    """compact_text of the value whose canonical bytes are ``data``, without parsing them when
+    they hold no escape (then both spellings are the same)."""
+    if b"\\u" not in data:
+        return data.decode("ascii")
+    return compact_text(json.loads(data))
+
+
+def joined_text(text: str) -> str:
+    """compact_text of the value whose parts' compact texts were joined into ``text``: the same
+    text, unless a part had to escape a lone surrogate, which the whole value's text escapes
+    all non-ASCII text for (rare: then it is parsed and written again)."""
+    return text if "\\ud" not in text else compact_text(json.loads(text))
 
 
 def canonical(value: Any) -> bytes:
@@ -86,7 +125,8 @@ class ChunkedList:
     identity) and only encodes what follows. A list that changed before its end is encoded anew.
     """
 
-    __slots__ = ("_src", "_hashes", "_nodes", "_tail", "_tail_bytes", "_tail_values")
+    __slots__ = ("_src", "_hashes", "_nodes", "_tail", "_tail_bytes", "_tail_size",
+                 "_tail_values", "_tail_texts")
 
     def __init__(self) -> None:
         self._src: list[Any] = []
@@ -94,7 +134,9 @@ class ChunkedList:
         self._nodes: dict[tuple[int, int], Any] = {}
         self._tail: list[Any] = []  # frozen items after the finished chunks, last time
         self._tail_bytes: list[bytes] = []  # and their bytes (none refers to a blob)
+        self._tail_size = 0  # bytes those take in a chunk, a comma each counted
         self._tail_values: list[Any] = []  # and those bytes parsed, when the list was small
+        self._tail_texts: list[str] = []  # or their stored text, when the list was small
 
     def encode(self, items: Sequence[Any], to_json: Callable[[Any], Any],
                frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str],
@@ -105,17 +147,92 @@ class ChunkedList:
         only ever appended to (the runtime's own logs), so checking its last known item suffices.
         ``item_bytes(item, blobs)``: the canonical bytes of an item (default: of ``to_json(item)``),
         for a caller that keeps them."""
+        hashes, part, kept = self._cut(items, to_json, frozen, blobs, append_only, item_bytes)
+        self._tail_texts = []
+        if hashes is None:
+            if not part:
+                self._tail_values = []
+                return []
+            kept = min(len(self._tail_values), kept)
+            values = self._tail_values[:kept] + json.loads(b"[" + b",".join(part[kept:]) + b"]")
+            self._tail_values = values if self._tail else []
+            return list(values)
+        self._tail_values = []
+        return {CHUNKS: self._refs(hashes, part, blobs, touched)}
+
+    def encode_text(self, items: Sequence[Any], to_json: Callable[[Any], Any],
+                    frozen: Callable[[Any], bool], blobs: Blobs, touched: set[str],
+                    append_only: bool = False,
+                    item_bytes: Callable[[Any, Blobs], bytes] | None = None) -> str:
+        """``compact_text(encode(...))``, made from the items' bytes without parsing them."""
+        if append_only:
+            text = self._grown_inline(items, to_json, frozen, blobs, item_bytes)
+            if text is not None:
+                return text
+        hashes, part, kept = self._cut(items, to_json, frozen, blobs, append_only, item_bytes)
+        self._tail_values = []
+        if hashes is None:
+            if not part:
+                self._tail_texts = []
+                return "[]"
+            kept = min(len(self._tail_texts), kept)
+            texts = self._tail_texts[:kept]
+            texts.extend(map(text_of_canonical, part[kept:]))
+            self._tail_texts = texts if self._tail else []
+            return joined_text("[" + ",".join(texts) + "]")
+        self._tail_texts = []
+        entries = self._refs(hashes, part, blobs, touched)
+        return '{"$chunks":[' + ",".join(
+            f'"{e}"' if type(e) is str else f'{{"$index":"{e[INDEX]}"}}' for e in entries) + "]}"
+
+    def _grown_inline(self, items: Sequence[Any], to_json: Callable[[Any], Any],
+                      frozen: Callable[[Any], bool], blobs: Blobs,
+                      item_bytes: Callable[[Any, Blobs], bytes] | None) -> str | None:
+        """``encode_text`` of an append-only list that was small enough to stay inline last
+        time and still is, encoding only its new items; None when that does not hold (a chunk
+        would end, an item refers to a blob or may change, or nothing was kept)."""
+        tail, texts = self._tail, self._tail_texts
+        k = len(tail)
+        if self._src or len(texts) != k or len(items) < k or (k and items[k - 1] is not tail[-1]):
+            return None
+        if len(items) == k:
+            self._tail_values = []
+            return joined_text("[" + ",".join(texts) + "]")
+        size, count = self._tail_size, k
+        new = items[k:]
+        datas = []
+        for item in new:
+            data = _item_bytes(to_json(item), blobs) if item_bytes is None else item_bytes(item,
+                                                                                          blobs)
+            count += 1
+            size += len(data) + 1
+            if (count >= CHUNK or size >= CHUNK_BYTES or size > BLOB_MIN or b'"$' in data
+                    or not frozen(item)):
+                return None
+            datas.append(data)
+        tail.extend(new)
+        self._tail_bytes.extend(datas)
+        texts.extend(map(text_of_canonical, datas))
+        self._tail_size, self._tail_values = size, []
+        return joined_text("[" + ",".join(texts) + "]")
+
+    def _cut(self, items: Sequence[Any], to_json: Callable[[Any], Any],
+             frozen: Callable[[Any], bool], blobs: Blobs, append_only: bool,
+             item_bytes: Callable[[Any, Blobs], bytes] | None
+             ) -> tuple[list[str] | None, list[bytes], int]:
+        """(hashes of the finished chunks, or None when the list stays inline; the bytes of the
+        items after them; how many of those are the tail kept from last time, unchanged)."""
         n = len(self._src)
         if n and (len(items) < n or (items[n - 1] is not self._src[-1] if append_only
                                      else not self._starts(items))):
             self._src, self._hashes, self._nodes = [], [], {}
-            self._tail, self._tail_bytes, self._tail_values = [], [], []
-            n = 0
+            self._tail, self._tail_bytes, self._tail_values, self._tail_texts = [], [], [], []
+            self._tail_size = n = 0
         hashes = self._hashes  # a copy only once a chunk cannot be kept
         caching = True
         part = self._kept_tail(items, n, append_only)
         reused = len(part)
-        size, start = sum(map(len, part)) + len(part), n
+        size, start = (self._tail_size if part else 0), n
         tail_ok = True  # every item of ``part`` is frozen and refers to no blob
         for i in range(n + len(part), len(items)):
             data = (_item_bytes(to_json(items[i]), blobs) if item_bytes is None
@@ -133,23 +250,21 @@ class ChunkedList:
                 if caching:
                     hashes, caching = list(self._hashes), False
                 hashes.append(digest)
-            part, size, start, tail_ok = [], 0, i + 1, True
-        kept = min(len(self._tail_values), reused)  # parsed values still valid (no chunk ended)
+            part, size, start, tail_ok, reused = [], 0, i + 1, True, 0
         if caching and tail_ok:
-            self._tail, self._tail_bytes = list(items[start:]), list(part)
+            self._tail, self._tail_bytes, self._tail_size = list(items[start:]), list(part), size
         else:
-            self._tail, self._tail_bytes, kept = [], [], 0
+            self._tail, self._tail_bytes, self._tail_size, reused = [], [], 0, 0
         if not hashes and len(part) <= CHUNK and size <= BLOB_MIN:
-            if not part:
-                return []
-            values = self._tail_values[:kept] + json.loads(b"[" + b",".join(part[kept:]) + b"]")
-            self._tail_values = values if self._tail else []
-            return list(values)
-        self._tail_values = []
+            return None, part, reused
+        return hashes, part, 0
+
+    def _refs(self, hashes: list[str], part: list[bytes], blobs: Blobs,
+              touched: set[str]) -> list[Any]:
         entries = self._entries(hashes, blobs, touched)
         if part:
             entries.append(_put(b"[" + b",".join(part) + b"]", blobs))
-        return {CHUNKS: entries}
+        return entries
 
     def _kept_tail(self, items: Sequence[Any], n: int, append_only: bool) -> list[bytes]:
         """The bytes of the items after the finished chunks, if they are still those encoded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,19 +29,41 @@ LIVE_STATUSES = ("running", "waiting")  # a process runs the run (or did, until 
 UNFINISHED_STATUSES = ("running", "waiting", "paused")
 
 
-@dataclass(frozen=True, slots=True)
 class EncodedState:
     """A ctx_state already split into a manifest and blobs by the run that took it.
 
     ``blobs`` holds only the blobs new since that run's previous checkpoint; ``refs`` names the
     older ones the manifest or the new blobs refer to directly, which the store checks are still
     there. If some are gone (pruned meanwhile), ``rebuild()`` gives the state with every blob.
+    ``text`` is the manifest as the store writes it (compact JSON), when the run built that
+    text itself; the manifest value is then parsed from it only if asked for.
     """
 
-    manifest: Any
-    blobs: dict[str, bytes]
-    refs: frozenset[str]
-    rebuild: Callable[[], EncodedState]
+    __slots__ = ("_manifest", "text", "blobs", "refs", "rebuild")
+
+    def __init__(self, manifest: Any, blobs: dict[str, bytes], refs: frozenset[str],
+                 rebuild: Callable[[], EncodedState], text: str | None = None) -> None:
+        self._manifest = manifest
+        self.text = text
+        self.blobs = blobs
+        self.refs = refs
+        self.rebuild = rebuild
+
+    @property
+    def manifest(self) -> Any:
+        """The manifest as a JSON value."""
+        if self._manifest is _FROM_TEXT:
+            self._manifest = json.loads(self.text)  # type: ignore[arg-type]
+        return self._manifest
+
+    @classmethod
+    def of_text(cls, text: str, blobs: dict[str, bytes], refs: frozenset[str],
+                rebuild: Callable[[], EncodedState]) -> EncodedState:
+        """The state whose manifest is the compact JSON ``text``."""
+        return cls(_FROM_TEXT, blobs, refs, rebuild, text)
+
+
+_FROM_TEXT: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +85,9 @@ class CheckpointRecord:
     parent_id: str | None = None
     serializer: str = "json"
     encoded_state: EncodedState | None = field(default=None, repr=False, compare=False)
+    # the JSON text of input_event and output_event, when the run that took it made them
+    event_texts: tuple[str | None, str | None] | None = field(default=None, repr=False,
+                                                               compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..errors import AmbiguousCheckpointId, CheckpointNotFound, StoreError
-from .contentstore import CORRUPT, Blobs, GetBlob, join_state, split_state
+from .contentstore import CORRUPT, Blobs, GetBlob, compact_text, join_state, split_state
 from .records import RECORD_COLUMNS, RUN_STATUSES, CheckpointRecord, RunRecord
 
 RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
@@ -25,8 +25,6 @@ RUN_TEXT_COLUMNS = ("error",)  # JSON text of the run a checkpoint belongs to, s
 _FIXED_ROW_BYTES = 48
 MIN_PREFIX = 4
 MAX_TIME = 9.2e9  # epoch seconds pandas and datetime can both hold (years 1678 to 2261)
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
 _SCAN = json.JSONDecoder().scan_once  # json.loads minus its wrappers, for compact text
 _INF = math.inf
 
@@ -35,13 +33,7 @@ def dumps(value: Any, column: str) -> str:
     """Compact JSON text of a value (non-ASCII text as is, so that SQL can search it), or
     StoreError naming the column that cannot be stored."""
     try:
-        text = _COMPACT.encode(value)
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:  # lone surrogates: only escaped JSON can hold them
-                text = _COMPACT_ASCII.encode(value)
-        return text
+        return compact_text(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise StoreError(f"{column} cannot be stored as JSON: {exc}") from None
 
@@ -128,9 +120,12 @@ def text_needles(text: str) -> tuple[str, tuple[str, ...]]:
 
 def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:
     """The row for a checkpoint and the content-addressed blobs of its ctx_state."""
-    if ckpt.encoded_state is not None:
-        manifest_text = dumps(ckpt.encoded_state.manifest, "state_manifest")
-        blobs = ckpt.encoded_state.blobs
+    split = ckpt.encoded_state
+    if split is not None:
+        manifest_text = split.text
+        if manifest_text is None:
+            manifest_text = dumps(split.manifest, "state_manifest")
+        blobs = split.blobs
     elif ckpt.ctx_state is None:
         manifest_text, blobs = None, {}
     else:
@@ -139,29 +134,36 @@ def checkpoint_row(ckpt: CheckpointRecord) -> tuple[dict[str, Any], Blobs]:
         except (TypeError, ValueError, RecursionError) as exc:
             raise StoreError(f"ctx_state of checkpoint {ckpt.id} cannot be stored: {exc}") from None
         manifest_text = dumps(manifest, "state_manifest")
-    row = {
+    texts = ckpt.event_texts
+    if texts is None:
+        texts = (dumps(ckpt.input_event, "input_event"), dumps(ckpt.output_event, "output_event"))
+    input_text, output_text = texts
+    metadata = dumps(ckpt.metadata, "metadata") if ckpt.metadata else "{}"
+    input_type, output_type, step = ckpt.input_type, ckpt.output_type, ckpt.step
+    input_name = None if input_type is None else input_type.rsplit(".", 1)[-1]
+    output_name = None if output_type is None else output_type.rsplit(".", 1)[-1]
+    size = _FIXED_ROW_BYTES + len(ckpt.id) + len(ckpt.run_id) + len(metadata) + sum(map(len, (
+        filter(None, (step, input_type, output_type, input_name, output_name, input_text,
+                      output_text, manifest_text, ckpt.parent_id, ckpt.serializer)))))
+    return {
         "id": ckpt.id,
         "run_id": ckpt.run_id,
         "seq": ckpt.seq,
-        "step": ckpt.step,
-        "input_type": ckpt.input_type,
-        "output_type": ckpt.output_type,
-        "input_name": bare_name(ckpt.input_type),
-        "output_name": bare_name(ckpt.output_type),
-        "input_event": dumps(ckpt.input_event, "input_event"),
-        "output_event": dumps(ckpt.output_event, "output_event"),
+        "step": step,
+        "input_type": input_type,
+        "output_type": output_type,
+        "input_name": input_name,
+        "output_name": output_name,
+        "input_event": input_text,
+        "output_event": output_text,
         "state_manifest": manifest_text,
         "created_at": ckpt.created_at,
         "step_duration_s": ckpt.step_duration_s,
-        "metadata": dumps(ckpt.metadata, "metadata") if ckpt.metadata else "{}",
+        "metadata": metadata,
         "parent_id": ckpt.parent_id,
         "serializer": ckpt.serializer,
-    }
-    row["size_bytes"] = _FIXED_ROW_BYTES + sum(map(len, filter(None, (
-        row["id"], row["run_id"], row["step"], row["input_type"], row["output_type"],
-        row["input_name"], row["output_name"], row["input_event"], row["output_event"],
-        manifest_text, row["metadata"], row["parent_id"], row["serializer"]))))
-    return row, blobs
+        "size_bytes": size,
+    }, blobs
 
 
 def decode_state(manifest_text: Any, get_blob: GetBlob) -> Any:

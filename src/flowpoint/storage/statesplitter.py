@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .contentstore import _MARKERS, ESC, Blobs, ChunkedList, _encode, _item_bytes
+from .contentstore import _MARKERS, ESC, Blobs, ChunkedList, _encode, _item_bytes, compact_text
 from .records import EncodedState
 
 ToJson = Callable[[Any], Any]
@@ -94,6 +94,23 @@ class StateSplitter:
         return chunks.encode(items, to_json, frozen, work.blobs, work.touched, append_only,
                              self.kept_bytes(to_json) if frozen is _always else None)
 
+    def list_text(self, key: Any, items: Sequence[Any], to_json: ToJson,
+                  frozen: Callable[[Any], bool], work: SplitPass,
+                  append_only: bool = False) -> str:
+        """``list``'s piece as the stored JSON text, made from the items' kept bytes."""
+        chunks = self._lists.get(key)
+        if chunks is None:
+            chunks = self._lists[key] = ChunkedList()
+        return chunks.encode_text(items, to_json, frozen, work.blobs, work.touched, append_only,
+                                  self.kept_bytes(to_json) if frozen is _always else None)
+
+    def events_text(self, key: Any, groups: dict[str, Any], to_json: ToJson,
+                    work: SplitPass) -> str:
+        """``events``' piece as the stored JSON text."""
+        if not groups:
+            return "{}"
+        return compact_text(self.events(key, groups, to_json, work))
+
     def value(self, key: Any, value: Any, to_json: ToJson, work: SplitPass) -> Any:
         """The manifest piece of any other value; a string seen before costs nothing."""
         hit = self._values.get(key)
@@ -120,11 +137,23 @@ class StateSplitter:
     def finish(self, manifest: Any, work: SplitPass,
                rebuild: Callable[[], EncodedState]) -> EncodedState:
         """The encoded state: blobs stored by earlier checkpoints become references."""
+        return EncodedState(manifest, *self._new_blobs(work), rebuild)
+
+    def finish_text(self, text: str, work: SplitPass,
+                    rebuild: Callable[[], EncodedState]) -> EncodedState:
+        """``finish`` of a manifest already written as its stored JSON ``text``."""
+        return EncodedState.of_text(text, *self._new_blobs(work), rebuild)
+
+    def _new_blobs(self, work: SplitPass) -> tuple[Blobs, frozenset[str]]:
+        """(the blobs of this pass no earlier checkpoint stored, the stored ones it relies on)."""
+        if not work.blobs:
+            return {}, frozenset(work.touched)
         stored = self._stored
         new = {h: d for h, d in work.blobs.items() if h not in stored}
         refs = (work.touched | (work.blobs.keys() - new.keys())) - new.keys()
-        return EncodedState(manifest, new, frozenset(refs), rebuild)
+        return new, frozenset(refs)
 
     def committed(self, state: EncodedState) -> None:
         """The checkpoint holding ``state`` is stored: its blobs are there for the next ones."""
-        self._stored.update(state.blobs)
+        if state.blobs:
+            self._stored.update(state.blobs)
