@@ -79,3 +79,39 @@ async def test_damaged_cells_read_as_missing_values_of_the_column_type(tmp_path)
     assert df["edited"].tolist() == [False] * 3 + [True] * 3
     assert list(df["status"].cat.categories) == ["completed"]
 
+
+
+async def test_a_runs_columns_read_once_per_run_give_the_frame_read_row_by_row(tmp_path):
+    """The SQL store hands a run's columns once (table_split); the same frame, dtypes and
+    values, as from table_rows, also with damaged run cells and for no row at all."""
+    import sqlite3
+
+    import pandas as pd
+
+    from flowpoint.checkpoints.table import checkpoints_frame
+
+    path = tmp_path / "runs.db"
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{path}")
+    for topic in "abcd":
+        await ckptr.run(topic=topic)
+    start = ckptr.filter_checkpoints(last_completed_step="generate_joke")[0]
+    await ckptr.run_from(start, output_event=JokeEvent(joke="edited"))
+    conn = sqlite3.connect(path)
+    run_ids = [r[0] for r in conn.execute("SELECT run_id FROM flowpoint_runs ORDER BY rowid")]
+    for column, value, run_id in (("edited", b"\x00", run_ids[0]), ("status", "failed", run_ids[1]),
+                                  ("origin_checkpoint_id", 7, run_ids[2]),
+                                  ("workflow", "JokeFlow", run_ids[3])):
+        conn.execute(f"UPDATE flowpoint_runs SET {column} = ? WHERE run_id = ?", (value, run_id))
+    conn.commit()
+    conn.close()
+    store = ckptr.store
+    assert hasattr(store, "table_split")
+    for q in (ckptr.query(), ckptr.query(status="failed"), ckptr.query(run_id=run_ids[4]),
+              ckptr.query(run_id="none-such")):
+        by_run = checkpoints_frame(store, q)
+        by_row = checkpoints_frame(store, q, limit=10**9)  # a limit reads table_rows
+        pd.testing.assert_frame_equal(by_run, by_row, check_exact=True)
+    df = ckptr.to_dataframe()
+    assert len(df) == 13 and df["edited"].tolist().count(True) == 1
+    assert list(df["status"].cat.categories) == ["completed", "failed"]
+    assert set(df[df.run_id == run_ids[2]]["origin_checkpoint_id"]) == {"7"}
