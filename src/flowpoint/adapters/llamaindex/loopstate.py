@@ -67,10 +67,12 @@ def loop_context(broker: BrokerState, texts: EventTexts,
         context["is_running"] = True
     if workers:
         context["workers"] = workers
-    for name in ("stream_seq", "work_item_seq", "invocation_seq"):
-        value = getattr(broker, name)
-        if value:
-            context[name] = int(value)
+    if broker.stream_seq:
+        context["stream_seq"] = int(broker.stream_seq)
+    if broker.work_item_seq:
+        context["work_item_seq"] = int(broker.work_item_seq)
+    if broker.invocation_seq:
+        context["invocation_seq"] = int(broker.invocation_seq)
     index = None
     if broker.deliveries:
         deliveries = context["deliveries"] = []

@@ -74,7 +74,11 @@ class RunWatch:
 
     def _step_result(self, tick: TickStepResult) -> None:
         step = str(tick.step_id)
-        done = next((r for r in tick.result if isinstance(r, StepWorkerResult)), None)
+        done = None
+        for r in tick.result:
+            if isinstance(r, StepWorkerResult):
+                done = r
+                break
         if done is None:
             for r in tick.result:
                 if isinstance(r, AddWaiter) and isinstance(r.waiter_event, InputRequiredEvent):
@@ -119,7 +123,10 @@ class RunWatch:
         model = state_of(store, self.registry)
         steps = busy(broker)
         out: dict[str, Any] = {"store": None}
-        out.update(broker_view(steps, encode))
+        if steps:
+            out.update(broker_view(steps, encode))
+        else:
+            out.update(queues={}, in_progress={}, collect_buffers={}, waiters=[])
         out["pending_input"] = encode(self.pending_input)
         out["is_running"] = not isinstance(output, StopEvent)
         # the output's delivery without its text: the checkpoint's output event is put back

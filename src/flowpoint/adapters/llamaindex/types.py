@@ -80,6 +80,7 @@ class TypeRegistry:
         #: the encoded data of the state model last read: a store write makes a new model.
         self.state_cache = StoreCache()
         self._default_state: BaseModel | None = None
+        self._known: dict[type, tuple[str, tuple[str, ...]]] = {}  # class: stored name, fields
 
     def default_state(self) -> BaseModel:
         """The state a run's ``ctx.store`` holds before its first write (made once)."""
@@ -103,9 +104,13 @@ class TypeRegistry:
             return None
         if isinstance(ev, UnknownEvent):
             return {EVENT: ev.type_key, "data": ev.data}
+        cls = type(ev)
+        known = self._known.get(cls)
+        if known is None:
+            known = self._known[cls] = (type_key(cls), tuple(cls.model_fields))
         data = {k: v if type(v) in _SCALARS else encode_value(v, f"event.{k}", in_model=True)
-                for k, v in event_fields(ev).items()}
-        return {EVENT: type_key(type(ev)), "data": data}
+                for k, v in event_fields(ev, known[1]).items()}
+        return {EVENT: known[0], "data": data}
 
     def decode_event(self, data: Any) -> Any:
         if data is None:
@@ -130,9 +135,10 @@ class TypeRegistry:
 _SCALARS = frozenset((str, bool, float, type(None)))  # values encode_value returns as they are
 
 
-def event_fields(ev: Any) -> dict[str, Any]:
-    """An event's declared fields and its dict-style extras (``StartEvent(topic=...)``)."""
-    fields = {k: getattr(ev, k) for k in type(ev).model_fields}
+def event_fields(ev: Any, names: Any = None) -> dict[str, Any]:
+    """An event's declared fields (``names``, if known: pydantic's ``model_fields`` is slow to
+    ask) and its dict-style extras (``StartEvent(topic=...)``)."""
+    fields = {k: getattr(ev, k) for k in (type(ev).model_fields if names is None else names)}
     extra = (getattr(ev, "__pydantic_private__", None) or {}).get("_data")
     if isinstance(extra, dict):
         fields.update(extra)
