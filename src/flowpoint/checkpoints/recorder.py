@@ -56,6 +56,8 @@ class Recorder:
                           and getattr(store, "accepts_encoded_state", False) else None)
         self._soon = getattr(store, "put_checkpoint_soon", None)
         self._pending: PendingCommit | None = None  # in the store's shared commit, if any
+        self._put_last = getattr(store, "put_last_checkpoint", None)
+        self._ended: dict[str, Any] | None = None  # the run's end, committed with its StopEvent
 
     # --- RunObserver ----------------------------------------------------------------------------
     def on_start_event(self, runner: Runner, start_event: Event) -> None:
@@ -107,6 +109,14 @@ class Recorder:
             }
         if "result" in info:
             fields["result"] = _result_data(info["result"])
+        ended, self._ended = self._ended, None
+        if ended is None or status != "completed" or ended.get("result") != fields.get("result"):
+            self._write_status(status, fields)
+        # else: committed already, with the run's StopEvent checkpoint
+        if self.on_change is not None:
+            self.on_change("status", self.run_id, status)
+
+    def _write_status(self, status: str, fields: dict[str, Any]) -> None:
         try:
             self.store.update_run(self.run_id, **fields)
         except Exception as exc:
@@ -119,9 +129,7 @@ class Recorder:
             except Exception as again:
                 warnings.warn(f"run {self.run_id}: could not record its status {status!r} in "
                               f"{getattr(self.store, 'url', self.store)}: {_safe(str, again)}",
-                              RuntimeWarning, stacklevel=2)
-        if self.on_change is not None:
-            self.on_change("status", self.run_id, status)
+                              RuntimeWarning, stacklevel=3)
 
     # --- encoding -------------------------------------------------------------------------------
     def _type_key(self, ev: Any) -> str | None:
@@ -173,7 +181,7 @@ class Recorder:
                 self._splitter.reset()  # the whole-state path below reports what is wrong
             else:
                 return self._commit(step, input_event, output_event, duration_s, metadata, None,
-                                    split, shared)
+                                    split, shared, ending=True)
 
         def encoded(ev: Callable[[Any], Any]) -> dict[str, Any]:
             state = self.codec.encode_state(snapshot, ev)
@@ -213,11 +221,13 @@ class Recorder:
 
     def _commit(self, step: str | None, input_event: Any, output_event: Any,
                 duration_s: float | None, metadata: dict[str, Any], state: Any,
-                split: EncodedState | None, shared: bool = False) -> PendingCommit | None:
+                split: EncodedState | None, shared: bool = False,
+                ending: bool = False) -> PendingCommit | None:
         try:
             meta = encode_value(metadata, "ctx.checkpoint(metadata)") if metadata else {}
         except SerializationError as exc:
             raise self._failed(step, exc) from None
+        end = self._end_fields(output_event) if ending else None
         ckpt_id = _uuid4()
         input_data, output_data = self._event(input_event), self._event(output_event)
         rec = CheckpointRecord(
@@ -231,25 +241,37 @@ class Recorder:
             writing = _writing(self.store)
             writing.add(self)
             if len(writing) > 1:
-                return self._commit_shared(rec, split)
+                return self._commit_shared(rec, split, end)
         try:
-            self.store.put_checkpoint(rec)
+            if end is not None:
+                self._put_last(rec, **end)
+            else:
+                self.store.put_checkpoint(rec)
         except BaseException:
             if self._splitter is not None:
                 self._splitter.reset()
             raise
         self.next_seq += 1
         self.parent_id = ckpt_id
-        self._committed(rec, split)
+        self._committed(rec, split, end)
         return None
 
-    def _commit_shared(self, rec: CheckpointRecord, split: EncodedState | None) -> PendingCommit:
+    def _end_fields(self, output_event: Any) -> dict[str, Any] | None:
+        """The run's end (status, ended_at, result, as on_status writes them) to commit with
+        the checkpoint of its StopEvent, when the store takes both in one transaction."""
+        if self._put_last is None or type(output_event) is not StopEvent:
+            return None
+        return {"status": "completed", "ended_at": time.time(),
+                "result": _result_data(output_event.result)}
+
+    def _commit_shared(self, rec: CheckpointRecord, split: EncodedState | None,
+                       end: dict[str, Any] | None) -> PendingCommit:
         """Hand the checkpoint to the store's shared commit of this turn of the loop; it is
         written even if the step is cancelled while waiting for it."""
-        pending = self._pending = self._soon(rec)
+        pending = self._pending = self._soon(rec, end) if end is not None else self._soon(rec)
         self.next_seq += 1
         self.parent_id = rec.id
-        pending.on_commit(lambda: self._committed(rec, split))
+        pending.on_commit(lambda: self._committed(rec, split, end))
 
         def failed(fut: asyncio.Future[None]) -> None:
             if (fut.cancelled() or fut.exception() is not None) and self._splitter is not None:
@@ -258,7 +280,9 @@ class Recorder:
         pending.future.add_done_callback(failed)
         return pending
 
-    def _committed(self, rec: CheckpointRecord, split: EncodedState | None) -> None:
+    def _committed(self, rec: CheckpointRecord, split: EncodedState | None,
+                   end: dict[str, Any] | None = None) -> None:
+        self._ended = end
         if split is not None and self._splitter is not None:
             self._splitter.committed(split)
         if self.on_change is not None:

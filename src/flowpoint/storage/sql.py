@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,7 +29,7 @@ from .sqlschema import (
     schema_is_current,
     statistics_due,
 )
-from .sqlwriter import Duplicate, MissingBlobs, Writer
+from .sqlwriter import Duplicate, MissingBlobs, RunUpdate, Writer
 
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
@@ -143,13 +143,24 @@ class SQLStore(SQLReads):
         row, new_blobs = checkpoint_row(ckpt)
         self._put(ckpt, row, new_blobs)
 
-    def put_checkpoint_soon(self, ckpt: CheckpointRecord) -> PendingCommit:
+    def put_last_checkpoint(self, ckpt: CheckpointRecord, **run_fields: Any) -> None:
+        """put_checkpoint of a run's last checkpoint and update_run(ckpt.run_id,
+        **run_fields) (its end: status, ended_at, result) in one transaction: one commit where
+        a run's end took two. Neither is written if either fails."""
+        values = run_updates(run_fields)
+        row, new_blobs = checkpoint_row(ckpt)
+        self._put(ckpt, row, new_blobs, values or None)
+
+    def put_checkpoint_soon(self, ckpt: CheckpointRecord,
+                            run_fields: Mapping[str, Any] | None = None) -> PendingCommit:
         """Commit ``ckpt`` together with the checkpoints other runs on this event loop hand
         over in the same turn of the loop: one transaction, so one commit (and one fsync with
         durability="power") for all (see flowpoint.storage.sharedcommit). Await the result for
-        the commit, which raises what put_checkpoint would. Call it on the loop's thread."""
+        the commit, which raises what put_checkpoint would. Call it on the loop's thread.
+        ``run_fields``: as put_last_checkpoint's, updated in the same transaction."""
+        values = run_updates(run_fields) if run_fields else None
         row, new_blobs = checkpoint_row(ckpt)
-        return self._shared.submit((ckpt, row, new_blobs))
+        return self._shared.submit((ckpt, row, new_blobs, values or None))
 
     def flush_checkpoints(self) -> None:
         """Commit now what put_checkpoint_soon queued on the running loop."""
@@ -159,22 +170,22 @@ class SQLStore(SQLReads):
         """One transaction for the batch; if that fails, each on its own, so that each caller
         gets its own outcome."""
         if len(batch) > 1:
-            beats = [self._heartbeat(ckpt) for ckpt, _, _ in batch]
+            writes = [self._with_run(ckpt, values) for ckpt, _, _, values in batch]
             try:
                 self._writer.put_many([
                     (new, row, beat, ckpt.encoded_state.refs if ckpt.encoded_state else
-                     frozenset()) for (ckpt, row, new), beat in zip(batch, beats, strict=True)])
+                     frozenset(), run)
+                    for (ckpt, row, new, _), (beat, run) in zip(batch, writes, strict=True)])
             except Exception:  # noqa: BLE001 - each is tried alone below
                 pass
             else:
-                for (ckpt, _, _), beat in zip(batch, beats, strict=True):
-                    if beat is not None:
-                        self._beaten(ckpt.run_id, ckpt.created_at)
+                for (ckpt, _, _, _), (beat, run) in zip(batch, writes, strict=True):
+                    self._noted(ckpt, beat, run)
                 return [None] * len(batch)
         outcomes: list[BaseException | None] = []
-        for ckpt, row, new in batch:
+        for ckpt, row, new, values in batch:
             try:
-                self._put(ckpt, row, new)
+                self._put(ckpt, row, new, values)
             except Exception as exc:  # noqa: BLE001 - handed to the caller waiting for it
                 outcomes.append(exc)
             else:
@@ -194,19 +205,38 @@ class SQLStore(SQLReads):
             self._beats.clear()
         self._beats[run_id] = at
 
-    def _put(self, ckpt: CheckpointRecord, row: dict[str, Any], new_blobs: Any) -> None:
-        split = ckpt.encoded_state
+    def _with_run(self, ckpt: CheckpointRecord, values: Mapping[str, Any] | None
+                  ) -> tuple[dict[str, Any] | None, RunUpdate | None]:
+        """The heartbeat renewal and run update to write with ``ckpt``: a due heartbeat joins
+        the run update if there is one (one UPDATE of the run's row, not two)."""
         heartbeat = self._heartbeat(ckpt)
+        if values is None:
+            return heartbeat, None
+        if heartbeat is not None and "heartbeat_at" not in values:
+            values = {**values, "heartbeat_at": heartbeat["hb_at"]}
+        return None, (ckpt.run_id, values)
+
+    def _noted(self, ckpt: CheckpointRecord, heartbeat: Any, run: RunUpdate | None) -> None:
+        """Remember the heartbeat_at just committed for the checkpoint's run, if any."""
+        beat = heartbeat["hb_at"] if heartbeat is not None else (
+            run[1].get("heartbeat_at") if run is not None else None)
+        if isinstance(beat, float):
+            self._beaten(ckpt.run_id, beat)
+
+    def _put(self, ckpt: CheckpointRecord, row: dict[str, Any], new_blobs: Any,
+             values: Mapping[str, Any] | None = None) -> None:
+        split = ckpt.encoded_state
+        heartbeat, run = self._with_run(ckpt, values)
         try:
             try:
-                self._writer.put(new_blobs, row, heartbeat, split.refs if split else frozenset())
+                self._writer.put(new_blobs, row, heartbeat, split.refs if split else frozenset(),
+                                 run)
             except MissingBlobs:  # blobs of earlier checkpoints were pruned: store them again
                 row, new_blobs = checkpoint_row(replace(ckpt, encoded_state=split.rebuild()))
-                self._writer.put(new_blobs, row, heartbeat, frozenset())
+                self._writer.put(new_blobs, row, heartbeat, frozenset(), run)
         except Duplicate:
             raise StoreError(self._why_rejected(ckpt)) from None
-        if heartbeat is not None:
-            self._beaten(ckpt.run_id, ckpt.created_at)
+        self._noted(ckpt, heartbeat, run)
 
     def _why_rejected(self, ckpt: CheckpointRecord) -> str:
         with self._read() as conn:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ClauseElement
 
 from ..errors import StoreError
 from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
-from .sqlschema import checkpoints
+from .sqlschema import checkpoints, runs
 from .sqlwal import WalCheckpointer, passive_checkpoint, wal_bytes
 
 WAL_CHECKPOINT_EVERY = 512  # commits; the writer finishes each WAL checkpoint inline (an fsync)
@@ -38,19 +38,39 @@ _SQLITE_UPSERT_BLOB = (
 _PG_TYPES = {"INTEGER": "integer", "FLOAT": "double precision", "TEXT": "text"}
 
 
-def _pg_put_statement(cols: tuple[str, ...], types: Mapping[str, str]) -> str:
-    values = ", ".join(f"%(c_{c})s::{_PG_TYPES.get(types.get(c, 'TEXT'), 'text')}" for c in cols)
+_REFS_STORED = "(SELECT count(*) FROM flowpoint_blobs WHERE hash = ANY(%(refs)s::text[])) = %(n_refs)s"
+
+
+def _pg_cast(name: str, types: Mapping[str, str]) -> str:
+    return f"%({name})s::{_PG_TYPES.get(types.get(name[2:], 'TEXT'), 'text')}"
+
+
+def _pg_put_statement(cols: tuple[str, ...], types: Mapping[str, str],
+                      run_cols: tuple[str, ...] = ()) -> str:
+    """The checkpoint's INSERT with CTEs: the new blobs upserted, the heartbeat renewed (or,
+    with ``run_cols``, the run row updated) and the INSERT done only if the referenced blobs
+    are all still stored."""
+    values = ", ".join(_pg_cast(f"c_{c}", types) for c in cols)
+    if run_cols:
+        sets = ", ".join(f"{c} = {_pg_cast(f'r_{c}', types)}" for c in run_cols)
+        run = (f"fin AS (UPDATE flowpoint_runs SET {sets} WHERE run_id = %(r_run)s::text "
+               f"AND {_REFS_STORED} RETURNING 1) ")
+    else:
+        run = ("beat AS (UPDATE flowpoint_runs SET heartbeat_at = %(hb_at)s::double precision "
+               "WHERE %(beat)s AND run_id = %(hb_run)s::text RETURNING 1) ")
     return (
         "WITH new_blobs AS (INSERT INTO flowpoint_blobs (hash, data, size) "
         "SELECT * FROM unnest(%(b_hash)s::text[], %(b_data)s::text[], %(b_size)s::integer[]) "
         "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, size = EXCLUDED.size "
         "WHERE flowpoint_blobs.data IS DISTINCT FROM EXCLUDED.data RETURNING 1), "
-        "beat AS (UPDATE flowpoint_runs SET heartbeat_at = %(hb_at)s::double precision "
-        "WHERE %(beat)s AND run_id = %(hb_run)s::text RETURNING 1) "
-        f"INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) SELECT {values} "
-        "WHERE (SELECT count(*) FROM flowpoint_blobs WHERE hash = ANY(%(refs)s::text[])) "
-        "= %(n_refs)s"
+        f"{run}INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) SELECT {values} "
+        f"WHERE {_REFS_STORED}"
     )
+
+
+def _sqlite_run_update(names: tuple[str, ...]) -> str:
+    return (f"UPDATE flowpoint_runs SET {', '.join(f'{n} = ?' for n in names)} "
+            "WHERE run_id = ?")
 
 
 def _pg_insert_statement(cols: tuple[str, ...]) -> str:
@@ -58,6 +78,12 @@ def _pg_insert_statement(cols: tuple[str, ...]) -> str:
     and renews no heartbeat (most of them), so the server runs no CTE at all."""
     values = ", ".join(f"%(c_{c})s" for c in cols)
     return f"INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) VALUES ({values})"
+
+
+def _sqlite_run_params(run: RunUpdate) -> tuple[str, tuple[Any, ...]]:
+    """The UPDATE of a run's row and its parameters, for SQLite."""
+    run_id, values = run
+    return _sqlite_run_update(tuple(values)), (*values.values(), run_id)
 
 
 def _idle(raw: Any) -> bool:
@@ -74,8 +100,11 @@ class MissingBlobs(Exception):
     """Blobs a checkpoint refers to without sending them are no longer stored."""
 
 
-#: One checkpoint for Writer.put / put_many: (new blobs, row, heartbeat or None, referenced blobs).
-PutItem = tuple[Mapping[str, bytes], Mapping[str, Any], Any, frozenset[str]]
+#: A run's row update written with its checkpoint: (run id, column values).
+RunUpdate = tuple[str, Mapping[str, Any]]
+#: One checkpoint for Writer.put / put_many: (new blobs, row, heartbeat or None, referenced
+#: blobs, run update or None).
+PutItem = tuple[Mapping[str, bytes], Mapping[str, Any], Any, frozenset[str], RunUpdate | None]
 
 
 class _Prepared:
@@ -104,8 +133,9 @@ class Writer:
         self._conn: Connection | None = None
         self._pid = os.getpid()
         self._prepared = {name: _Prepared(stmt, engine) for name, stmt in fast}
-        self._pg_put_sql: dict[tuple[bool, tuple[str, ...]], str] = {}
-        self._column_types = {c.name: type(c.type).__name__.upper() for c in checkpoints.columns}
+        self._pg_put_sql: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], str] = {}
+        self._column_types = {c.name: type(c.type).__name__.upper()
+                              for table in (runs, checkpoints) for c in table.columns}
         self._commits = 0
         self._wal = WalCheckpointer(engine) if self._sqlite else None
 
@@ -251,9 +281,10 @@ class Writer:
             return int(count)
 
     def put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
-            refs: frozenset[str] = frozenset()) -> None:
+            refs: frozenset[str] = frozenset(), run: RunUpdate | None = None) -> None:
         """Insert the blobs not stored yet, the checkpoint row, and (unless ``heartbeat`` is
-        None) the run heartbeat, atomically.
+        None) the run heartbeat, atomically; ``run`` (then ``heartbeat`` must be None): an
+        update of the run's row written in the same transaction.
 
         A stored blob is reused only if its data is the data its hash names; a damaged or forged
         one is overwritten with the right data (one upsert, no read), so no later checkpoint reads
@@ -262,9 +293,9 @@ class Writer:
         is gone. On PostgreSQL all of it is one statement: one round trip per checkpoint.
         """
         if not self._sqlite:
-            self._put_in_one_statement(blobs, row, heartbeat, refs)
+            self._put_in_one_statement(blobs, row, heartbeat, refs, run)
             return
-        if not blobs and not refs and heartbeat is None:
+        if not blobs and not refs and heartbeat is None and run is None:
             stmt = self._prepared["checkpoint"]
             self._single(stmt.sql, stmt.params(row))
             return
@@ -279,6 +310,8 @@ class Writer:
             if heartbeat is not None:
                 stmt = self._prepared["heartbeat"]
                 cur.execute(stmt.sql, stmt.params(heartbeat))
+            if run is not None:
+                cur.execute(*_sqlite_run_params(run))
 
     def put_many(self, items: Sequence[PutItem]) -> None:
         """Several ``put``s in one transaction: one commit (and, with durability="power", one
@@ -286,8 +319,8 @@ class Writer:
         one by one to learn which failed."""
         if not self._sqlite:
             with self._raw() as cur:
-                for blobs, row, heartbeat, refs in items:
-                    sql, params = self._pg_put(blobs, row, heartbeat, refs)
+                for blobs, row, heartbeat, refs, run in items:
+                    sql, params = self._pg_put(blobs, row, heartbeat, refs, run)
                     cur.execute(sql, params)
                     if cur.rowcount != 1:
                         raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer "
@@ -306,16 +339,21 @@ class Writer:
             beats = [beat.params(item[2]) for item in items if item[2] is not None]
             if beats:
                 cur.executemany(beat.sql, beats)
+            for item in items:
+                if item[4] is not None:
+                    cur.execute(*_sqlite_run_params(item[4]))
 
     def _pg_put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
-                refs: frozenset[str]) -> tuple[str, dict[str, Any]]:
+                refs: frozenset[str], run: RunUpdate | None = None) -> tuple[str, dict[str, Any]]:
         cols = tuple(row)
-        plain = not blobs and not refs and heartbeat is None
-        sql = self._pg_put_sql.get((plain, cols))
+        run_cols = tuple(run[1]) if run is not None else ()
+        plain = not blobs and not refs and heartbeat is None and run is None
+        key = (plain, cols, run_cols)
+        sql = self._pg_put_sql.get(key)
         if sql is None:
-            sql = self._pg_put_sql[(plain, cols)] = (
+            sql = self._pg_put_sql[key] = (
                 _pg_insert_statement(cols) if plain else
-                _pg_put_statement(cols, self._column_types))
+                _pg_put_statement(cols, self._column_types, run_cols))
         params = {f"c_{k}": v for k, v in row.items()}
         if plain:
             return sql, params
@@ -324,15 +362,18 @@ class Writer:
             b_size=[len(d) for d in blobs.values()], refs=list(refs), n_refs=len(refs),
             beat=heartbeat is not None, hb_run=(heartbeat or {}).get("hb_run"),
             hb_at=(heartbeat or {}).get("hb_at"))
+        if run is not None:
+            params.update({f"r_{k}": v for k, v in run[1].items()}, r_run=run[0])
         return sql, params
 
     def _put_in_one_statement(self, blobs: Mapping[str, bytes], row: Mapping[str, Any],
-                              heartbeat: Any, refs: frozenset[str]) -> None:
-        """PostgreSQL: blobs upserted and heartbeat renewed in CTEs of the checkpoint's INSERT,
-        which inserts only if every blob in ``refs`` is still there; run in autocommit, the
-        statement is its own transaction. While garbage collection holds its table lock the
-        statement waits, then sees what it deleted."""
-        sql, params = self._pg_put(blobs, row, heartbeat, refs)
+                              heartbeat: Any, refs: frozenset[str],
+                              run: RunUpdate | None = None) -> None:
+        """PostgreSQL: blobs upserted and heartbeat renewed (or the run's row updated) in CTEs
+        of the checkpoint's INSERT, which inserts (and updates) only if every blob in ``refs``
+        is still there; run in autocommit, the statement is its own transaction. While garbage
+        collection holds its table lock the statement waits, then sees what it deleted."""
+        sql, params = self._pg_put(blobs, row, heartbeat, refs, run)
         with self._raw(autocommit=True) as cur:
             cur.execute(sql, params)
             if cur.rowcount != 1:
