@@ -30,7 +30,7 @@ from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
 from ...errors import FlowpointError, SerializationError
-from ...storage.contentstore import BLOB_MIN
+from ...storage.contentstore import BLOB_MIN, compact_text, joined_text
 from ...storage.records import EncodedState
 from .eventtext import EventTexts
 from .loopstate import busy, loop_context
@@ -143,23 +143,33 @@ class RunWatch:
                 self._split.reset()  # the whole state below reports what is wrong
         elif not steps and self.pending_input is None and texts <= BLOB_MIN and not (
                 broker.children or broker.streams or broker.collection_release_states):
-            store_data = inline_store(model, self.registry)
-            if store_data is not None:
-                out["store"] = store_data
-                return _as_stored(out)
+            store_text = inline_store(model, self.registry)
+            if store_text is not None:
+                return _as_stored(store_text, out)
         out["store"] = store_state_of(model, self.registry)
         return out
 
 
-def _as_stored(state: dict[str, Any]) -> EncodedState:
-    """A small state handed to the store as it is, not walked again to be split: written
-    directly, it holds no key of the content store's own, no work in flight (whose events stay
-    across checkpoints, worth keeping apart), a ctx.store the content store keeps as it is, and
-    only short event texts of deliveries (which the next checkpoint no longer holds)."""
+# the parts of a snapshot with no work in flight, between its store and its is_running
+_IDLE_VIEWS = (',"queues":{},"in_progress":{},"collect_buffers":{},"waiters":[],'
+               '"pending_input":null,"is_running":')
+
+
+def _as_stored(store_text: str, state: dict[str, Any]) -> EncodedState:
+    """A small state with no work in flight handed to the store as the text it stores, not
+    walked again to be split: written directly, it holds no key of the content store's own, a
+    ctx.store the content store keeps as it is (``store_text``), and only short event texts of
+    deliveries (which the next checkpoint no longer holds)."""
+    index = state["output_delivery"]
+    text = joined_text("".join((
+        '{"store":', store_text, _IDLE_VIEWS, "true" if state["is_running"] else "false",
+        ',"context":', compact_text(state["context"]),
+        ',"output_delivery":', "null" if index is None else str(int(index)), "}")))
+
     def rebuild() -> EncodedState:
         return encoded
 
-    encoded = EncodedState(state, {}, frozenset(), rebuild)
+    encoded = EncodedState.of_text(text, {}, frozenset(), rebuild)
     return encoded
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from workflows.context.state_store import DictState
 
 from ...checkpoints.codec import MARKERS, decode_value, encode_value
-from ...storage.contentstore import split_state
+from ...storage.contentstore import compact_text, split_state
 from .types import TypeRegistry, type_key
 
 _UNREAD = object()
@@ -67,17 +67,17 @@ def store_state_of(model: BaseModel | None, registry: TypeRegistry) -> dict[str,
     return data
 
 
-def inline_store(model: BaseModel | None, registry: TypeRegistry) -> dict[str, Any] | None:
-    """The store's data if the content store keeps it as it is (small, nothing it would split
-    off or escape), else None."""
-    data = store_state_of(model, registry)
+def inline_store(model: BaseModel | None, registry: TypeRegistry) -> str | None:
+    """The stored text of the store's data if the content store keeps that data as it is
+    (small, nothing it would split off or escape), else None."""
     if model is None:
-        return data
+        return "{}"
     cached = registry.state_cache.of(model)
     if cached.inline is None:
+        data = store_state_of(model, registry)
         manifest, blobs = split_state(data)
-        cached.inline = manifest is data and not blobs
-    return data if cached.inline else None
+        cached.inline = compact_text(data) if manifest is data and not blobs else False
+    return cached.inline or None
 
 
 def escaped(data: dict[str, Any]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class StoreCache:
     def __init__(self) -> None:
         self.model: Any = _NONE
         self.data: dict[str, Any] | None = None
-        self.inline: bool | None = None
+        self.inline: str | bool | None = None  # the stored text if kept as it is, else False
         self.split: bool | None = None
 
     def of(self, model: Any) -> StoreCache:
