@@ -32,6 +32,22 @@ async def test_one_checkpoint_per_completed_step_with_the_real_events_and_state(
     assert gen.seq < crit.seq and crit.parent_id == gen.id_
 
 
+@pytest.mark.parametrize("store", ["sqlite", "memory", "pickle"])
+async def test_the_start_checkpoint_holds_an_empty_state(tmp_path, store):
+    url = "memory" if store == "memory" else f"sqlite:///{tmp_path}/c.db"
+    ckptr = WorkflowCheckpointer(workflow=JokeFlow(), store=url,
+                                 serializer="pickle" if store == "pickle" else "json")
+    handler = ckptr.run(topic="t")
+    await handler
+    start = ckptr.get(next(c for c in ckptr.filter_checkpoints(run_id=handler.run_id,
+                                                               include_start=True)
+                           if c.is_start).id_)
+    assert start.seq == 0 and start.output_event.topic == "t"
+    assert start.ctx_state == {"store": {}, "queues": {}, "in_progress": {},
+                               "collect_buffers": {}, "waiters": [], "pending_input": None,
+                               "is_running": False}
+
+
 async def test_runs_statuses_and_the_stored_workflow_name(ckptr):
     handler = ckptr.run(topic="x")
     await handler

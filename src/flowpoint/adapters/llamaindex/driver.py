@@ -27,8 +27,8 @@ from ...errors import (
     UnsupportedWorkflow,
 )
 from .handler import RunHandler
-from .runtime import RunWatch, basic_runtime_of, checkpoint_runtime
-from .snapshot import state_model, store_state
+from .runtime import RunWatch, basic_runtime_of, checkpoint_runtime, start_state
+from .snapshot import state_model
 from .types import TypeRegistry, changes, edited_event, type_key
 from .version import check_version
 
@@ -102,10 +102,8 @@ class LlamaIndexDriver:
         runtime.watch(run_id, watch)
         try:
             if first is not None:
-                recorder.record(None, None, first, None, {}, lambda encode: {
-                    "store": store_state(None, registry), "queues": {}, "in_progress": {},
-                    "collect_buffers": {}, "waiters": [], "pending_input": None,
-                    "is_running": False})
+                recorder.record(None, None, first, None, {}, lambda encode: start_state(
+                    recorder.splitter is not None))
             inner = self.workflow.run(ctx=ctx, start_event=first, run_id=run_id)
         except BaseException:
             runtime.unwatch(run_id)

@@ -150,6 +150,27 @@ class RunWatch:
         return out
 
 
+def _start() -> dict[str, Any]:
+    return {"store": {}, "queues": {}, "in_progress": {}, "collect_buffers": {}, "waiters": [],
+            "pending_input": None, "is_running": False}
+
+
+_START_TEXT = compact_text(_start())
+
+
+def start_state(as_stored: bool) -> dict[str, Any] | EncodedState:
+    """The state of a run's start checkpoint (before the StartEvent: nothing yet); given as the
+    text the store keeps if the run's store takes that (``as_stored``)."""
+    if not as_stored:
+        return _start()
+
+    def rebuild() -> EncodedState:
+        return encoded
+
+    encoded = EncodedState.of_text(_START_TEXT, {}, frozenset(), rebuild)
+    return encoded
+
+
 # the parts of a snapshot with no work in flight, between its store and its is_running
 _IDLE_VIEWS = (',"queues":{},"in_progress":{},"collect_buffers":{},"waiters":[],'
                '"pending_input":null,"is_running":')

@@ -37,11 +37,6 @@ def state_of(store: Any, registry: TypeRegistry) -> BaseModel | None:
         return None
 
 
-def store_state(store: Any, registry: TypeRegistry) -> dict[str, Any]:
-    """``ctx.store``'s state as JSON-able data: a DictState's keys, or a typed state's fields."""
-    return store_state_of(state_of(store, registry), registry)
-
-
 def dict_data(model: DictState) -> dict[str, Any]:
     """A DictState's key/value dict (its private ``_data``, read without pydantic's lookups)."""
     private = model.__pydantic_private__
