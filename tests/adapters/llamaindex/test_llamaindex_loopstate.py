@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -38,7 +39,9 @@ from flowpoint import WorkflowCheckpointer
 from flowpoint.adapters.llamaindex import loopstate
 from flowpoint.adapters.llamaindex.driver import LlamaIndexDriver
 from flowpoint.adapters.llamaindex.eventtext import EventTexts
+from flowpoint.adapters.llamaindex.idletext import idle_context_text
 from flowpoint.adapters.llamaindex.runtime import RunWatch
+from flowpoint.storage.contentstore import compact_text
 
 
 class Left(Event):
@@ -141,7 +144,8 @@ def _reference(broker: BrokerState, serializer: Any) -> dict[str, Any]:
 def compared(monkeypatch):
     """Compare the adapter's snapshot with the runtime's at every tick; count the ticks whose
     state took the runtime's own path."""
-    seen: dict[str, Any] = {"ticks": 0, "by_runtime": 0, "without_output": 0, "parts": set()}
+    seen: dict[str, Any] = {"ticks": 0, "by_runtime": 0, "without_output": 0, "idle_text": 0,
+                            "parts": set()}
     on_tick = RunWatch.on_tick
     by_runtime = loopstate._by_runtime
 
@@ -167,6 +171,18 @@ def compared(monkeypatch):
                 ckpt["deliveries"] = LlamaIndexDriver._with_output(
                     ckpt["deliveries"], index, done[0], self.registry, "-")
             assert ckpt == reference, type(tick).__name__
+            if not loopstate.busy(broker):  # the text written directly for an idle loop
+                made = idle_context_text(broker, EventTexts(self.registry.serializer), done[0])
+                if made is not None:
+                    seen["idle_text"] += 1
+                    text, text_index = made
+                    assert text == compact_text(json.loads(text))  # as the store writes it
+                    assert (json.loads(text), text_index) == loopstate.loop_context(
+                        broker, EventTexts(self.registry.serializer), output=done[0])
+        if not loopstate.busy(broker):
+            made = idle_context_text(broker, EventTexts(self.registry.serializer))
+            if made is not None:
+                assert json.loads(made[0]) == reference and made[1] is None
         for worker in mine.get("workers", {}).values():
             seen["parts"].update(worker)
             for item in (*worker.get("queue", ()), *worker.get("in_progress", ()),
@@ -205,6 +221,7 @@ async def test_the_snapshot_of_ordinary_runs_is_the_runtimes_own(compared, flow,
     assert compared["by_runtime"] == 0  # all written directly
     if flow not in (JoinFlow, WaitingFlow, NeedsFlow):  # their steps return no event to deliver
         assert compared["without_output"] >= 1
+    assert compared["idle_text"] >= 1
 
 
 @pytest.mark.parametrize("flow, kwargs, answer, parts", [

@@ -30,9 +30,10 @@ from workflows.runtime.types.results import AddWaiter, StepWorkerResult
 from workflows.runtime.types.ticks import TickAddEvent, TickStepResult
 
 from ...errors import FlowpointError, SerializationError
-from ...storage.contentstore import BLOB_MIN, compact_text, joined_text
+from ...storage.contentstore import compact_text, joined_text
 from ...storage.records import EncodedState
 from .eventtext import EventTexts
+from .idletext import idle_context_text
 from .loopstate import busy, loop_context
 from .snapshot import broker_view, inline_store, state_of, store_state_of
 from .split import StoreSplit, split_snapshot, worth_splitting
@@ -122,6 +123,10 @@ class RunWatch:
         store = self.adapter.get_state_store() if self.adapter is not None else None
         model = state_of(store, self.registry)
         steps = busy(broker)
+        if not steps and self._split is not None and self.pending_input is None:
+            idle = self._idle(broker, model, output)
+            if idle is not None:
+                return idle
         out: dict[str, Any] = {"store": None}
         if steps:
             out.update(broker_view(steps, encode))
@@ -131,23 +136,41 @@ class RunWatch:
         out["is_running"] = not isinstance(output, StopEvent)
         # the output's delivery without its text: the checkpoint's output event is put back
         out["context"], out["output_delivery"] = loop_context(broker, self._texts, steps, output)
-        texts = self._texts.chars
         self._texts.done()
-        if self._split is None:
-            out["store"] = store_state_of(model, self.registry)
-            return out
-        if worth_splitting(model, self.registry):
+        if self._split is not None and worth_splitting(model, self.registry):
             try:
                 return split_snapshot(out, model, self._split)
             except (SerializationError, TypeError, ValueError, RecursionError):
                 self._split.reset()  # the whole state below reports what is wrong
-        elif not steps and self.pending_input is None and texts <= BLOB_MIN and not (
-                broker.children or broker.streams or broker.collection_release_states):
-            store_text = inline_store(model, self.registry)
-            if store_text is not None:
-                return _as_stored(store_text, out)
         out["store"] = store_state_of(model, self.registry)
         return out
+
+    def _idle(self, broker: BrokerState, model: Any, output: Any) -> EncodedState | None:
+        """The snapshot of a run with no work in flight and no open prompt, as the text the
+        store keeps, not walked again to be split: written directly, it holds no key of the
+        content store's own, a ctx.store the content store keeps as it is, and only short event
+        texts of deliveries (the next checkpoint no longer holds them). None if that does not
+        apply."""
+        if worth_splitting(model, self.registry):
+            return None
+        store_text = inline_store(model, self.registry)
+        if store_text is None:
+            return None
+        made = idle_context_text(broker, self._texts, output)
+        if made is None:
+            return None
+        self._texts.done()
+        context, index = made
+        text = joined_text("".join((
+            '{"store":', store_text, _IDLE_VIEWS,
+            "false" if isinstance(output, StopEvent) else "true", ',"context":', context,
+            ',"output_delivery":', "null" if index is None else str(index), "}")))
+
+        def rebuild() -> EncodedState:
+            return encoded
+
+        encoded = EncodedState.of_text(text, {}, frozenset(), rebuild)
+        return encoded
 
 
 def _start() -> dict[str, Any]:
@@ -174,24 +197,6 @@ def start_state(as_stored: bool) -> dict[str, Any] | EncodedState:
 # the parts of a snapshot with no work in flight, between its store and its is_running
 _IDLE_VIEWS = (',"queues":{},"in_progress":{},"collect_buffers":{},"waiters":[],'
                '"pending_input":null,"is_running":')
-
-
-def _as_stored(store_text: str, state: dict[str, Any]) -> EncodedState:
-    """A small state with no work in flight handed to the store as the text it stores, not
-    walked again to be split: written directly, it holds no key of the content store's own, a
-    ctx.store the content store keeps as it is (``store_text``), and only short event texts of
-    deliveries (which the next checkpoint no longer holds)."""
-    index = state["output_delivery"]
-    text = joined_text("".join((
-        '{"store":', store_text, _IDLE_VIEWS, "true" if state["is_running"] else "false",
-        ',"context":', compact_text(state["context"]),
-        ',"output_delivery":', "null" if index is None else str(int(index)), "}")))
-
-    def rebuild() -> EncodedState:
-        return encoded
-
-    encoded = EncodedState.of_text(text, {}, frozenset(), rebuild)
-    return encoded
 
 
 _HOT = ("get_now", "send_event", "wait_receive", "write_to_event_stream", "wait_for_next_task",
