@@ -73,11 +73,16 @@ def _sqlite_run_update(names: tuple[str, ...]) -> str:
             "WHERE run_id = ?")
 
 
-def _pg_insert_statement(cols: tuple[str, ...]) -> str:
+def _pg_insert_statement(cols: tuple[str, ...], run_cols: tuple[str, ...] = ()) -> str:
     """The checkpoint's INSERT alone: for one that sends no blobs, refers to none stored earlier
-    and renews no heartbeat (most of them), so the server runs no CTE at all."""
+    and renews no heartbeat (most of them), so the server runs no CTE at all; with
+    ``run_cols``, one CTE updating the run's row."""
     values = ", ".join(f"%(c_{c})s" for c in cols)
-    return f"INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) VALUES ({values})"
+    run = ""
+    if run_cols:
+        sets = ", ".join(f"{c} = %(r_{c})s" for c in run_cols)
+        run = f"WITH fin AS (UPDATE flowpoint_runs SET {sets} WHERE run_id = %(r_run)s) "
+    return f"{run}INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) VALUES ({values})"
 
 
 def _sqlite_run_params(run: RunUpdate) -> tuple[str, tuple[Any, ...]]:
@@ -347,14 +352,16 @@ class Writer:
                 refs: frozenset[str], run: RunUpdate | None = None) -> tuple[str, dict[str, Any]]:
         cols = tuple(row)
         run_cols = tuple(run[1]) if run is not None else ()
-        plain = not blobs and not refs and heartbeat is None and run is None
+        plain = not blobs and not refs and heartbeat is None
         key = (plain, cols, run_cols)
         sql = self._pg_put_sql.get(key)
         if sql is None:
             sql = self._pg_put_sql[key] = (
-                _pg_insert_statement(cols) if plain else
+                _pg_insert_statement(cols, run_cols) if plain else
                 _pg_put_statement(cols, self._column_types, run_cols))
         params = {f"c_{k}": v for k, v in row.items()}
+        if run is not None:
+            params.update({f"r_{k}": v for k, v in run[1].items()}, r_run=run[0])
         if plain:
             return sql, params
         params.update(
@@ -362,8 +369,6 @@ class Writer:
             b_size=[len(d) for d in blobs.values()], refs=list(refs), n_refs=len(refs),
             beat=heartbeat is not None, hb_run=(heartbeat or {}).get("hb_run"),
             hb_at=(heartbeat or {}).get("hb_at"))
-        if run is not None:
-            params.update({f"r_{k}": v for k, v in run[1].items()}, r_run=run[0])
         return sql, params
 
     def _put_in_one_statement(self, blobs: Mapping[str, bytes], row: Mapping[str, Any],
