@@ -51,16 +51,12 @@ class RunWatch:
         self.is_enabled = is_enabled
         self.pending_input = pending_input
         self.adapter: InternalRunAdapter | None = None
-        self._loop: weakref.ref[Any] | None = None
+        self._loop: weakref.ref[Any] | None = None  # the control loop, once a tick shows it
         self._before: BrokerState | None = None  # the state before this tick was reduced
         self._after: BrokerState | None = None
         self._texts = EventTexts(registry.serializer)
         splitter = getattr(recorder, "splitter", None)
         self._split = StoreSplit(splitter, registry) if splitter is not None else None
-
-    def loop_unknown(self) -> bool:
-        """True until the control loop of the run is known (or once it is gone)."""
-        return self._loop is None or self._loop() is None
 
     def on_tick(self, tick: Any, loop_runner: Any) -> None:
         if loop_runner is not None:
@@ -210,11 +206,13 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
         watch.adapter = decorated
         for name in _HOT:  # called per loop iteration: straight to the runtime's own adapter
             setattr(self, name, getattr(decorated, name))
+        self._inner_on_tick = decorated.on_tick
 
     async def on_tick(self, tick: Any) -> None:
         watch = self._watch
         # the control loop that reduced the tick (it stays the same for the run)
-        caller = sys._getframe(1).f_locals.get("self") if watch.loop_unknown() else None
+        ref = watch._loop
+        caller = sys._getframe(1).f_locals.get("self") if ref is None or ref() is None else None
         try:
             watch.on_tick(tick, caller)
         except Exception as exc:  # a checkpoint that cannot be stored fails the run loudly
@@ -224,7 +222,7 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
                                          exception=exc)
             await self._decorated.write_to_event_stream(failed)
             raise
-        await super().on_tick(tick)
+        await self._inner_on_tick(tick)
 
 
 class CheckpointRuntime(BaseRuntimeDecorator):
