@@ -161,7 +161,7 @@ edits = st.lists(st.tuples(st.sampled_from(["append", "replace", "truncate"]),
 @given(st.lists(frozen_items, max_size=50), edits, st.booleans())
 def test_a_list_encoded_again_after_edits_matches_a_fresh_encoding(
         start: list[Any], steps: list[tuple[str, int, Any]], append_only: bool) -> None:
-    from flowpoint.storage.contentstore import ChunkedList
+    from flowpoint.storage.chunkedlist import ChunkedList
 
     kept, items, stored = ChunkedList(), list(start), {}
 
@@ -200,7 +200,8 @@ def test_a_list_encoded_again_as_text_is_the_stored_text_of_a_fresh_encoding(
         as_text: list[bool]) -> None:
     """encode_text (made from kept bytes, without parsing) writes exactly what storing a fresh
     encoding writes, however it is interleaved with encode and whatever the items hold."""
-    from flowpoint.storage.contentstore import ChunkedList, compact_text
+    from flowpoint.storage.chunkedlist import ChunkedList
+    from flowpoint.storage.contentstore import compact_text
     from flowpoint.storage.rows import dumps
 
     kept, items, stored = ChunkedList(), list(start), {}

@@ -63,13 +63,16 @@ class JsonCodec:
         values = state["store"]
         store_text = _store_text(values, splitter, work) if values else "{}"
         pending = state["pending_input"]
+        queues, in_progress, collect = (state["queues"], state["in_progress"],
+                                        state["collect_buffers"])
         parts = [
             '{"store":', store_text,
-            ',"queues":', splitter.events_text(("queues",), state["queues"], event, work),
-            ',"in_progress":', splitter.events_text(("in_progress",), state["in_progress"],
-                                                    event, work),
-            ',"collect_buffers":', splitter.events_text(("collect",), state["collect_buffers"],
-                                                        event, work),
+            ',"queues":', splitter.events_text(("queues",), queues, event, work)
+            if queues else "{}",
+            ',"in_progress":', splitter.events_text(("in_progress",), in_progress, event, work)
+            if in_progress else "{}",
+            ',"collect_buffers":', splitter.events_text(("collect",), collect, event, work)
+            if collect else "{}",
             ',"accepted_events":', splitter.list_text(("accepted",), state["accepted_events"],
                                                       _same, _kept, work, append_only=True),
             ',"event_log":', splitter.list_text(("event_log",), state["event_log"], event,

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .contentstore import _MARKERS, ESC, Blobs, ChunkedList, _encode, _item_bytes, compact_text
+from .chunkedlist import ChunkedList
+from .contentstore import _MARKERS, ESC, Blobs, _encode, _item_bytes, compact_text
 from .records import EncodedState
 
 ToJson = Callable[[Any], Any]
