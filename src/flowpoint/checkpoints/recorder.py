@@ -16,7 +16,7 @@ from ..runtime.context import Invocation
 from ..runtime.events import Event, StopEvent, event_key
 from ..runtime.runner import Runner
 from ..storage.base import CheckpointStore
-from ..storage.records import CheckpointRecord, EncodedState
+from ..storage.records import CheckpointRecord, EncodedState, taken_record
 from ..storage.rows import dumps
 from ..storage.sharedcommit import PendingCommit
 from ..storage.statesplitter import StateSplitter
@@ -230,7 +230,7 @@ class Recorder:
         end = self._end_fields(output_event) if ending else None
         ckpt_id = _uuid4()
         input_data, output_data = self._event(input_event), self._event(output_event)
-        rec = CheckpointRecord(
+        rec = taken_record(
             ckpt_id, self.run_id, self.next_seq, step, self._type_key(input_event),
             self._type_key(output_event), input_data, output_data, state, time.time(),
             duration_s, meta, self.parent_id, self.codec.name, split,
