@@ -101,6 +101,8 @@ class Runner:
 
     # --- bookkeeping read by Context.snapshot ------------------------------------------------
     def queued_events(self) -> dict[str, list[Event]]:
+        if not self._queued:  # counts what is in the queues: nothing to look at
+            return {}
         return {n: list(q._queue) for n, q in self._queues.items() if q.qsize()}  # type: ignore[attr-defined]
 
     def in_progress_events(self) -> dict[str, list[Event]]:

@@ -168,7 +168,7 @@ class MemoryStore:
             if (ckpt.run_id, ckpt.seq) in self._seqs:
                 raise StoreError(f"run '{ckpt.run_id}' already has a checkpoint with seq {ckpt.seq}")
             split = ckpt.encoded_state
-            if split is not None and not all(h in self._blobs for h in split.refs):
+            if split is not None and split.refs and not self._blobs.keys() >= split.refs:
                 row, blobs = checkpoint_row(replace(ckpt, encoded_state=split.rebuild()))
             self._blobs.update(blobs)  # a damaged stored copy is replaced, never reused
             self._ckpts[ckpt.id] = row
