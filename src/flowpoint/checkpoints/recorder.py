@@ -194,20 +194,24 @@ class Recorder:
 
     def record(self, step: str | None, input_event: Any, output_event: Any,
                duration_s: float | None, metadata: dict[str, Any],
-               snapshot: Callable[[Callable[[Any], Any]], dict[str, Any] | EncodedState]
-               ) -> None:
+               snapshot: Callable[[Callable[[Any], Any]], dict[str, Any] | EncodedState],
+               ends_run: bool = False) -> None:
         """Commit one checkpoint; ``snapshot(encode_event)`` gives the encoded context snapshot.
 
-        Drivers of other runtimes call this before the step's output is dispatched.
+        Drivers of other runtimes call this before the step's output is dispatched;
+        ``ends_run``: the output is the run's StopEvent, whose ``result`` is the run's result
+        (the run's end is then committed with the checkpoint where the store takes both).
         """
         try:
             state = snapshot(self._event)
         except SerializationError as exc:
             raise self._failed(step, exc) from None
         if isinstance(state, EncodedState):
-            self._commit(step, input_event, output_event, duration_s, metadata, None, state)
+            self._commit(step, input_event, output_event, duration_s, metadata, None, state,
+                         ending=ends_run, driven=True)
         else:
-            self._commit(step, input_event, output_event, duration_s, metadata, state, None)
+            self._commit(step, input_event, output_event, duration_s, metadata, state, None,
+                         ending=ends_run, driven=True)
 
     @property
     def splitter(self) -> StateSplitter | None:
@@ -222,12 +226,12 @@ class Recorder:
     def _commit(self, step: str | None, input_event: Any, output_event: Any,
                 duration_s: float | None, metadata: dict[str, Any], state: Any,
                 split: EncodedState | None, shared: bool = False,
-                ending: bool = False) -> PendingCommit | None:
+                ending: bool = False, driven: bool = False) -> PendingCommit | None:
         try:
             meta = encode_value(metadata, "ctx.checkpoint(metadata)") if metadata else {}
         except SerializationError as exc:
             raise self._failed(step, exc) from None
-        end = self._end_fields(output_event) if ending else None
+        end = self._end_fields(output_event, driven) if ending else None
         ckpt_id = _uuid4()
         input_data, output_data = self._event(input_event), self._event(output_event)
         rec = taken_record(
@@ -256,10 +260,11 @@ class Recorder:
         self._committed(rec, split, end)
         return None
 
-    def _end_fields(self, output_event: Any) -> dict[str, Any] | None:
+    def _end_fields(self, output_event: Any, driven: bool = False) -> dict[str, Any] | None:
         """The run's end (status, ended_at, result, as on_status writes them) to commit with
-        the checkpoint of its StopEvent, when the store takes both in one transaction."""
-        if self._put_last is None or type(output_event) is not StopEvent:
+        the checkpoint of its StopEvent, when the store takes both in one transaction
+        (``driven``: another runtime's StopEvent, as its driver said)."""
+        if self._put_last is None or (type(output_event) is not StopEvent and not driven):
             return None
         return {"status": "completed", "ended_at": time.time(),
                 "result": _result_data(output_event.result)}

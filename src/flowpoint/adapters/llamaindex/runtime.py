@@ -83,8 +83,10 @@ class RunWatch:
             return
         duration = self._duration(tick)
         if self.is_enabled(step):
+            # a plain StopEvent's result is what the run's handler returns: the run's end
             self.recorder.record(step, tick.event, done.result, duration, {},
-                                 lambda encode: self.snapshot(encode, done.result))
+                                 lambda encode: self.snapshot(encode, done.result),
+                                 ends_run=type(done.result) is StopEvent)
         if isinstance(done.result, InputRequiredEvent):
             self._prompt(done.result)
 
