@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -118,10 +119,16 @@ class _Prepared:
     def __init__(self, stmt: ClauseElement, engine: Engine) -> None:
         compiled = stmt.compile(dialect=engine.dialect)
         self.sql = compiled.string
-        self._order = compiled.positiontup
+        order = compiled.positiontup
+        self._pick: Callable[[Mapping[str, Any]], Any] | None = None  # named: values as given
+        if order is not None and len(order) > 1:
+            self._pick = itemgetter(*order)  # one C call instead of a tuple built in Python
+        elif order is not None:
+            self._pick = lambda values: tuple(values[k] for k in order)
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        return values if self._order is None else tuple(values[k] for k in self._order)
+        """The statement's parameters from ``values`` by name (a tuple for positional ones)."""
+        return values if self._pick is None else self._pick(values)
 
 
 class Writer:
@@ -136,6 +143,8 @@ class Writer:
         self._dbapi_errors = engine.dialect.loaded_dbapi
         self._lock = threading.RLock()
         self._conn: Connection | None = None
+        self._driver_of: Connection | None = None  # the connection _driver_conn belongs to
+        self._driver_conn: Any = None
         self._pid = os.getpid()
         self._prepared = {name: _Prepared(stmt, engine) for name, stmt in fast}
         self._pg_put_sql: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], str] = {}
@@ -152,6 +161,13 @@ class Writer:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._engine.connect().execution_options(**{WRITE_OPTION: True})
         return self._conn
+
+    def _driver(self) -> Any:
+        """The DBAPI connection under the writer connection, looked up once per connection."""
+        conn = self._connection()
+        if self._driver_of is not conn:
+            self._driver_conn, self._driver_of = conn.connection.driver_connection, conn
+        return self._driver_conn
 
     def _committed(self) -> None:
         self._commits += 1
@@ -271,10 +287,8 @@ class Writer:
         lock, busy wait and commit, in one call); its rowcount."""
         self._refuse_if_read_only()
         with self._lock:
-            conn = self._connection()
             try:
-                raw = conn.connection.driver_connection
-                count = raw.execute(sql, params).rowcount
+                count = self._driver().execute(sql, params).rowcount
             except SQLAlchemyError as exc:
                 self._drop_if_broken()
                 raise StoreError(f"write to {self._url} failed: {exc}") from exc
@@ -413,3 +427,4 @@ class Writer:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None  # a forked child leaves its parent's connection alone
+            self._driver_of = self._driver_conn = None
