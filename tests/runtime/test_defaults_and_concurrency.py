@@ -104,3 +104,54 @@ async def test_is_done_is_false_while_a_run_is_in_flight():
     assert not wf.is_done()
     await handler
     assert wf.is_done()
+
+
+class Chain(Workflow):
+    """Three steps in a row: each step's work is one event at a time."""
+
+    tasks_seen = 0
+
+    @step
+    async def first(self, ev: StartEvent) -> Job:
+        return Job(i=1)
+
+    @step
+    async def second(self, ev: Job) -> Done:
+        return Done(i=ev.i + 1)
+
+    @step
+    async def third(self, ev: Done) -> StopEvent:
+        Chain.tasks_seen = len(asyncio.all_tasks())
+        return StopEvent(result=ev.i)
+
+
+async def test_workers_start_as_a_steps_events_need_them():
+    """A step handed one event at a time runs it on one worker (the other three of its
+    default four are never started); events arriving together still get a worker each."""
+    assert await Chain(timeout=None).run() == 2
+    assert Chain.tasks_seen <= 5  # this test, the run, and one worker per step (not 4 each)
+
+    class Burst(Workflow):
+        active = peak = 0
+
+        @step
+        async def spread(self, ev: StartEvent, ctx: Context) -> Job | None:
+            for i in range(6):
+                ctx.send_event(Job(i=i))
+            return None
+
+        @step
+        async def work(self, ev: Job) -> Done:
+            Burst.active += 1
+            Burst.peak = max(Burst.peak, Burst.active)
+            await asyncio.sleep(0.05)
+            Burst.active -= 1
+            return Done(i=ev.i)
+
+        @step
+        async def gather(self, ev: Done, ctx: Context) -> StopEvent | None:
+            got = ctx.collect_events(ev, [Done] * 6)
+            return StopEvent(result=sorted(e.i for e in got)) if got else None
+
+    assert await Burst(timeout=None).run() == list(range(6))
+    assert Burst.peak == 4  # four workers, the default, side by side

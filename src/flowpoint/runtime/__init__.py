@@ -12,8 +12,9 @@ from .events import (
     lookup_event_class,
 )
 from .handler import WorkflowHandler
+from .observer import RunObserver
 from .retry import ConstantDelayRetryPolicy
-from .runner import Runner, RunObserver
+from .runner import Runner
 from .serializers import BaseSerializer, JsonPickleSerializer, JsonSerializer, PickleSerializer
 from .state import DictState, MissingStateKey, StateStore
 from .step import step

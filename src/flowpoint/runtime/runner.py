@@ -7,8 +7,8 @@ import functools
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import (
     ContextSerdeError,
@@ -18,42 +18,9 @@ from ..errors import (
 )
 from .context import CURRENT, Context, Invocation, Waiter
 from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent, event_key
+from .observer import RunObserver
 from .retry import call_with_retries
 from .step import StepSpec
-
-
-class PendingHook(Protocol):
-    """A checkpoint ``on_step_done`` took but commits later (shared with other runs)."""
-
-    def on_commit(self, fn: Callable[[], None]) -> None:
-        """Call ``fn`` right after the commit, before anything else runs on the loop."""
-
-    def __await__(self) -> Generator[Any, None, None]:
-        """Wait for the commit; raises if it failed."""
-
-
-class RunObserver(Protocol):
-    """What the runtime tells a checkpointer. A checkpoint is committed before the event it
-    records is dispatched: hooks are synchronous, except that ``on_step_done`` may return a
-    PendingHook, and then the output is dispatched right after that commit while the step
-    awaits it. An exception from a hook, or from its commit, fails the run."""
-
-    def on_start_event(self, runner: Runner, start_event: Event) -> None:
-        """Called once before a StartEvent is emitted."""
-
-    def on_step_done(
-        self,
-        runner: Runner,
-        step: str,
-        input_event: Event,
-        output_event: Event | None,
-        duration_s: float,
-        invocation: Invocation,
-    ) -> PendingHook | None:
-        """Called when a step returns, before its output event is dispatched."""
-
-    def on_status(self, runner: Runner, status: str, **info: Any) -> None:
-        """running / waiting / completed (result=) / failed (error=) / cancelled / paused."""
 
 
 class Runner:
@@ -86,6 +53,7 @@ class Runner:
         self.failed_step: str | None = None  # the step whose exception failed the run
         self.stream: asyncio.Queue[Any] = asyncio.Queue()
         self._queues: dict[str, asyncio.Queue[Event]] = {}
+        self._started: dict[str, int] = {}  # workers started, by step
         self._queued = 0
         self._in_progress: dict[str, list[Event]] = {n: [] for n in steps}
         self._busy = 0
@@ -125,14 +93,19 @@ class Runner:
             self._loop.call_soon_threadsafe(fn, *args)
 
     def _enqueue(self, name: str, ev: Event) -> None:
-        """Queue ``ev`` for step ``name``, starting that step's workers on its first event."""
+        """Queue ``ev`` for step ``name``. A step's workers start as its events need them: one
+        more (up to ``num_workers``) whenever no worker of it is idle, so a run of a long chain
+        starts one worker per step, not ``num_workers``."""
         queue = self._queues.get(name)
         if queue is None:
             queue = self._queues[name] = asyncio.Queue()
-            spec = self.steps[name]
-            loop = asyncio.get_running_loop()
-            for _ in range(0 if self.stepwise else spec.num_workers):
-                self._workers.append(loop.create_task(self._worker(spec, queue)))
+            self._started[name] = 0
+        if not queue._getters and not self.stepwise:  # type: ignore[attr-defined]
+            spec = self.steps[name]  # (a waiting getter is an idle worker, woken by put_nowait)
+            if self._started[name] < spec.num_workers:
+                self._started[name] += 1
+                self._workers.append(asyncio.get_running_loop().create_task(
+                    self._worker(spec, queue)))
         queue.put_nowait(ev)
         self._queued += 1
 

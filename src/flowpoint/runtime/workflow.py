@@ -14,8 +14,9 @@ from ..errors import WorkflowConfigurationError, WorkflowRuntimeError, WorkflowV
 from .context import Context
 from .events import Event, HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
 from .handler import WorkflowHandler
+from .observer import RunObserver
 from .recording import context_recording, registered_recording
-from .runner import Runner, RunObserver
+from .runner import Runner
 from .state import register_state_type
 from .step import (
     FREE_STEPS_VERSION,
