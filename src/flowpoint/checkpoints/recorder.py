@@ -55,6 +55,8 @@ class Recorder:
         self._splitter = (StateSplitter() if type(codec) is JsonCodec
                           and getattr(store, "accepts_encoded_state", False) else None)
         self._soon = getattr(store, "put_checkpoint_soon", None)
+        self._writers = _writing(store) if self._soon is not None else None
+        self._listed = False  # in self._writers: this run is writing
         self._pending: PendingCommit | None = None  # in the store's shared commit, if any
         self._put_last = getattr(store, "put_last_checkpoint", None)
         self._ended: dict[str, Any] | None = None  # the run's end, committed with its StopEvent
@@ -95,6 +97,7 @@ class Recorder:
         outcome; if the full record cannot be written, the status alone is (else a warning)."""
         if status != "running" and self._soon is not None:
             _writing(self.store).discard(self)
+            self._listed = False
         fields: dict[str, Any] = {"status": status}
         if status in ("completed", "failed", "cancelled", "paused"):
             fields["ended_at"] = time.time()
@@ -241,9 +244,11 @@ class Recorder:
             (self._event_text(input_event, input_data, "input_event"),
              self._event_text(output_event, output_data, "output_event")),
         )
-        if shared and self._soon is not None:
-            writing = _writing(self.store)
-            writing.add(self)
+        if shared and self._writers is not None:
+            writing = self._writers
+            if not self._listed:
+                writing.add(self)
+                self._listed = True
             if len(writing) > 1:
                 return self._commit_shared(rec, split, end)
         try:
