@@ -77,13 +77,21 @@ def _sqlite_run_update(names: tuple[str, ...]) -> str:
 def _pg_insert_statement(cols: tuple[str, ...], run_cols: tuple[str, ...] = ()) -> str:
     """The checkpoint's INSERT alone: for one that sends no blobs, refers to none stored earlier
     and renews no heartbeat (most of them), so the server runs no CTE at all; with
-    ``run_cols``, one CTE updating the run's row."""
-    values = ", ".join(f"%(c_{c})s" for c in cols)
+    ``run_cols``, one CTE updating the run's row.
+    Its parameters are positional (see _pg_plain_params): psycopg maps no names per call."""
+    values = ", ".join("%s" for _ in cols)
     run = ""
     if run_cols:
-        sets = ", ".join(f"{c} = %(r_{c})s" for c in run_cols)
-        run = f"WITH fin AS (UPDATE flowpoint_runs SET {sets} WHERE run_id = %(r_run)s) "
+        sets = ", ".join(f"{c} = %s" for c in run_cols)
+        run = f"WITH fin AS (UPDATE flowpoint_runs SET {sets} WHERE run_id = %s) "
     return f"{run}INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) VALUES ({values})"
+
+
+def _pg_plain_params(row: Mapping[str, Any], run: RunUpdate | None) -> tuple[Any, ...]:
+    """The parameters of _pg_insert_statement, in the order they appear in it."""
+    if run is None:
+        return tuple(row.values())
+    return (*run[1].values(), run[0], *row.values())
 
 
 def _sqlite_run_params(run: RunUpdate) -> tuple[str, tuple[Any, ...]]:
@@ -253,12 +261,12 @@ class Writer:
         (PostgreSQL): each statement is its own transaction, saving the COMMIT round trip."""
         self._refuse_if_read_only()
         with self._lock:
-            conn = self._connection()
             try:
-                raw = conn.connection.driver_connection
+                raw = self._driver()
             except SQLAlchemyError as exc:
                 self._drop_if_broken()
                 raise StoreError(f"write to {self._url} failed: {exc}") from exc
+            conn = self._connection()
             cur = raw.cursor()
             single = autocommit and not self._sqlite and _idle(raw)
             try:
@@ -363,7 +371,7 @@ class Writer:
                     cur.execute(*_sqlite_run_params(item[4]))
 
     def _pg_put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
-                refs: frozenset[str], run: RunUpdate | None = None) -> tuple[str, dict[str, Any]]:
+                refs: frozenset[str], run: RunUpdate | None = None) -> tuple[str, Any]:
         cols = tuple(row)
         run_cols = tuple(run[1]) if run is not None else ()
         plain = not blobs and not refs and heartbeat is None
@@ -373,11 +381,11 @@ class Writer:
             sql = self._pg_put_sql[key] = (
                 _pg_insert_statement(cols, run_cols) if plain else
                 _pg_put_statement(cols, self._column_types, run_cols))
+        if plain:
+            return sql, _pg_plain_params(row, run)
         params = {f"c_{k}": v for k, v in row.items()}
         if run is not None:
             params.update({f"r_{k}": v for k, v in run[1].items()}, r_run=run[0])
-        if plain:
-            return sql, params
         params.update(
             b_hash=list(blobs), b_data=[d.decode() for d in blobs.values()],
             b_size=[len(d) for d in blobs.values()], refs=list(refs), n_refs=len(refs),
