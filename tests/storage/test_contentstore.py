@@ -226,3 +226,20 @@ def test_a_list_encoded_again_as_text_is_the_stored_text_of_a_fresh_encoding(
         assert got == dumps(fresh, "state_manifest")
         assert ref == fresh
         assert join_state(ref, stored.get) == items
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=10) | st.text(min_size=500, max_size=600)
+                         | st.integers(), min_size=1, max_size=3)
+                | st.text(max_size=5) | st.none(), max_size=8))
+def test_kept_pair_bytes_are_the_bytes_of_the_item(items: list[Any]) -> None:
+    """pair_bytes (kept across runs for [step, event type] entries) gives exactly an item's
+    own bytes, and the blobs it needs each time, whatever the item is."""
+    from flowpoint.storage.contentstore import _item_bytes
+    from flowpoint.storage.statesplitter import pair_bytes
+
+    for item in items + items:
+        kept: dict[str, bytes] = {}
+        fresh: dict[str, bytes] = {}
+        assert pair_bytes(item, kept) == _item_bytes(item, fresh)
+        assert kept == fresh

@@ -22,7 +22,7 @@ from ..runtime.serde import (
 )
 from ..storage.contentstore import compact_text, joined_text
 from ..storage.records import EncodedState
-from ..storage.statesplitter import SplitPass, StateSplitter
+from ..storage.statesplitter import SplitPass, StateSplitter, pair_bytes
 
 __all__ = ["EVENT", "MARKERS", "JsonCodec", "PickleCodec", "UnknownEvent", "codec_for",
            "decode_event", "decode_value", "encode_event", "encode_value", "get_codec"]
@@ -74,7 +74,7 @@ class JsonCodec:
             ',"collect_buffers":', splitter.events_text(("collect",), collect, event, work)
             if collect else "{}",
             ',"accepted_events":', splitter.list_text(("accepted",), state["accepted_events"],
-                                                      _same, _kept, work, append_only=True),
+                                                      _same, _kept, work, True, pair_bytes),
             ',"event_log":', splitter.list_text(("event_log",), state["event_log"], event,
                                                 _always, work, append_only=True),
             ',"pending_input":', "null" if pending is None else compact_text(

@@ -24,6 +24,28 @@ def _always(_value: Any) -> bool:
     return True
 
 
+_PAIRS: dict[tuple[str, str], bytes] = {}
+
+
+def pair_bytes(item: Any, blobs: Blobs) -> bytes:
+    """Canonical bytes of a ``[text, text]`` list (the runtime's accepted-events entries:
+    step, event type), kept across runs, in which the same few pairs recur."""
+    if type(item) is not list or len(item) != 2 or type(item[0]) is not str \
+            or type(item[1]) is not str:
+        return _item_bytes(item, blobs)
+    key = (item[0], item[1])
+    data = _PAIRS.get(key)
+    if data is None:
+        before = len(blobs)
+        data = _item_bytes(item, blobs)
+        if len(blobs) != before:  # a part stored apart: not kept
+            return data
+        if len(_PAIRS) > 4096:
+            _PAIRS.clear()
+        _PAIRS[key] = data
+    return data
+
+
 class SplitPass:
     """The blobs made and the older blobs relied on while encoding one checkpoint."""
 
@@ -96,14 +118,17 @@ class StateSplitter:
                              self.kept_bytes(to_json) if frozen is _always else None)
 
     def list_text(self, key: Any, items: Sequence[Any], to_json: ToJson,
-                  frozen: Callable[[Any], bool], work: SplitPass,
-                  append_only: bool = False) -> str:
-        """``list``'s piece as the stored JSON text, made from the items' kept bytes."""
+                  frozen: Callable[[Any], bool], work: SplitPass, append_only: bool = False,
+                  item_bytes: Callable[[Any, Blobs], bytes] | None = None) -> str:
+        """``list``'s piece as the stored JSON text, made from the items' kept bytes
+        (``item_bytes``, if given, makes those of an item)."""
         chunks = self._lists.get(key)
         if chunks is None:
             chunks = self._lists[key] = ChunkedList()
+        if item_bytes is None and frozen is _always:
+            item_bytes = self.kept_bytes(to_json)
         return chunks.encode_text(items, to_json, frozen, work.blobs, work.touched, append_only,
-                                  self.kept_bytes(to_json) if frozen is _always else None)
+                                  item_bytes)
 
     def events_text(self, key: Any, groups: dict[str, Any], to_json: ToJson,
                     work: SplitPass) -> str:
