@@ -29,7 +29,8 @@ from .sqlschema import (
     schema_is_current,
     statistics_due,
 )
-from .sqlwriter import Duplicate, MissingBlobs, RunUpdate, Writer
+from .sqlstatements import RunUpdate
+from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c

@@ -22,6 +22,14 @@ from sqlalchemy.sql import ClauseElement
 from ..errors import StoreError
 from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
 from .sqlschema import checkpoints, runs
+from .sqlstatements import (
+    SQLITE_UPSERT_BLOB,
+    RunUpdate,
+    pg_insert_statement,
+    pg_plain_params,
+    pg_put_statement,
+    sqlite_run_params,
+)
 from .sqlwal import WalCheckpointer, passive_checkpoint, wal_bytes
 
 WAL_CHECKPOINT_EVERY = 512  # commits; the writer finishes each WAL checkpoint inline (an fsync)
@@ -30,74 +38,6 @@ _BATCH = 500
 
 class Duplicate(Exception):
     """A write broke a uniqueness or foreign-key rule (the caller explains which)."""
-
-
-_SQLITE_UPSERT_BLOB = (
-    "INSERT INTO flowpoint_blobs (hash, data, size) VALUES (?, ?, ?) ON CONFLICT (hash) DO UPDATE"
-    " SET data = excluded.data, size = excluded.size WHERE flowpoint_blobs.data IS NOT excluded.data"
-)
-_PG_TYPES = {"INTEGER": "integer", "FLOAT": "double precision", "TEXT": "text"}
-
-
-_REFS_STORED = "(SELECT count(*) FROM flowpoint_blobs WHERE hash = ANY(%(refs)s::text[])) = %(n_refs)s"
-
-
-def _pg_cast(name: str, types: Mapping[str, str]) -> str:
-    return f"%({name})s::{_PG_TYPES.get(types.get(name[2:], 'TEXT'), 'text')}"
-
-
-def _pg_put_statement(cols: tuple[str, ...], types: Mapping[str, str],
-                      run_cols: tuple[str, ...] = ()) -> str:
-    """The checkpoint's INSERT with CTEs: the new blobs upserted, the heartbeat renewed (or,
-    with ``run_cols``, the run row updated) and the INSERT done only if the referenced blobs
-    are all still stored."""
-    values = ", ".join(_pg_cast(f"c_{c}", types) for c in cols)
-    if run_cols:
-        sets = ", ".join(f"{c} = {_pg_cast(f'r_{c}', types)}" for c in run_cols)
-        run = (f"fin AS (UPDATE flowpoint_runs SET {sets} WHERE run_id = %(r_run)s::text "
-               f"AND {_REFS_STORED} RETURNING 1) ")
-    else:
-        run = ("beat AS (UPDATE flowpoint_runs SET heartbeat_at = %(hb_at)s::double precision "
-               "WHERE %(beat)s AND run_id = %(hb_run)s::text RETURNING 1) ")
-    return (
-        "WITH new_blobs AS (INSERT INTO flowpoint_blobs (hash, data, size) "
-        "SELECT * FROM unnest(%(b_hash)s::text[], %(b_data)s::text[], %(b_size)s::integer[]) "
-        "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, size = EXCLUDED.size "
-        "WHERE flowpoint_blobs.data IS DISTINCT FROM EXCLUDED.data RETURNING 1), "
-        f"{run}INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) SELECT {values} "
-        f"WHERE {_REFS_STORED}"
-    )
-
-
-def _sqlite_run_update(names: tuple[str, ...]) -> str:
-    return (f"UPDATE flowpoint_runs SET {', '.join(f'{n} = ?' for n in names)} "
-            "WHERE run_id = ?")
-
-
-def _pg_insert_statement(cols: tuple[str, ...], run_cols: tuple[str, ...] = ()) -> str:
-    """The checkpoint's INSERT alone: for one that sends no blobs, refers to none stored earlier
-    and renews no heartbeat (most of them), so the server runs no CTE at all; with
-    ``run_cols``, one CTE updating the run's row.
-    Its parameters are positional (see _pg_plain_params): psycopg maps no names per call."""
-    values = ", ".join("%s" for _ in cols)
-    run = ""
-    if run_cols:
-        sets = ", ".join(f"{c} = %s" for c in run_cols)
-        run = f"WITH fin AS (UPDATE flowpoint_runs SET {sets} WHERE run_id = %s) "
-    return f"{run}INSERT INTO flowpoint_checkpoints ({', '.join(cols)}) VALUES ({values})"
-
-
-def _pg_plain_params(row: Mapping[str, Any], run: RunUpdate | None) -> tuple[Any, ...]:
-    """The parameters of _pg_insert_statement, in the order they appear in it."""
-    if run is None:
-        return tuple(row.values())
-    return (*run[1].values(), run[0], *row.values())
-
-
-def _sqlite_run_params(run: RunUpdate) -> tuple[str, tuple[Any, ...]]:
-    """The UPDATE of a run's row and its parameters, for SQLite."""
-    run_id, values = run
-    return _sqlite_run_update(tuple(values)), (*values.values(), run_id)
 
 
 def _idle(raw: Any) -> bool:
@@ -114,8 +54,6 @@ class MissingBlobs(Exception):
     """Blobs a checkpoint refers to without sending them are no longer stored."""
 
 
-#: A run's row update written with its checkpoint: (run id, column values).
-RunUpdate = tuple[str, Mapping[str, Any]]
 #: One checkpoint for Writer.put / put_many: (new blobs, row, heartbeat or None, referenced
 #: blobs, run update or None).
 PutItem = tuple[Mapping[str, bytes], Mapping[str, Any], Any, frozenset[str], RunUpdate | None]
@@ -330,7 +268,7 @@ class Writer:
             if refs and len(self._present(cur, list(refs))) < len(refs):
                 raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
             if blobs:
-                cur.executemany(_SQLITE_UPSERT_BLOB, [(h, d.decode(), len(d))
+                cur.executemany(SQLITE_UPSERT_BLOB, [(h, d.decode(), len(d))
                                                       for h, d in blobs.items()])
             stmt = self._prepared["checkpoint"]
             cur.execute(stmt.sql, stmt.params(row))
@@ -338,7 +276,7 @@ class Writer:
                 stmt = self._prepared["heartbeat"]
                 cur.execute(stmt.sql, stmt.params(heartbeat))
             if run is not None:
-                cur.execute(*_sqlite_run_params(run))
+                cur.execute(*sqlite_run_params(run))
 
     def put_many(self, items: Sequence[PutItem]) -> None:
         """Several ``put``s in one transaction: one commit (and, with durability="power", one
@@ -361,14 +299,14 @@ class Writer:
             if refs and len(self._present(cur, list(refs))) < len(refs):
                 raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
             if blob_rows:
-                cur.executemany(_SQLITE_UPSERT_BLOB, blob_rows)
+                cur.executemany(SQLITE_UPSERT_BLOB, blob_rows)
             cur.executemany(stmt.sql, [stmt.params(item[1]) for item in items])
             beats = [beat.params(item[2]) for item in items if item[2] is not None]
             if beats:
                 cur.executemany(beat.sql, beats)
             for item in items:
                 if item[4] is not None:
-                    cur.execute(*_sqlite_run_params(item[4]))
+                    cur.execute(*sqlite_run_params(item[4]))
 
     def _pg_put(self, blobs: Mapping[str, bytes], row: Mapping[str, Any], heartbeat: Any,
                 refs: frozenset[str], run: RunUpdate | None = None) -> tuple[str, Any]:
@@ -379,10 +317,10 @@ class Writer:
         sql = self._pg_put_sql.get(key)
         if sql is None:
             sql = self._pg_put_sql[key] = (
-                _pg_insert_statement(cols, run_cols) if plain else
-                _pg_put_statement(cols, self._column_types, run_cols))
+                pg_insert_statement(cols, run_cols) if plain else
+                pg_put_statement(cols, self._column_types, run_cols))
         if plain:
-            return sql, _pg_plain_params(row, run)
+            return sql, pg_plain_params(row, run)
         params = {f"c_{k}": v for k, v in row.items()}
         if run is not None:
             params.update({f"r_{k}": v for k, v in run[1].items()}, r_run=run[0])
