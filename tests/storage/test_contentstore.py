@@ -157,6 +157,16 @@ edits = st.lists(st.tuples(st.sampled_from(["append", "replace", "truncate"]),
                            st.integers(0, 200), frozen_items), min_size=1, max_size=60)
 
 
+def _edit(items: list[Any], op: str, where: int, value: Any, append_only: bool) -> None:
+    """Apply one generated edit to ``items`` in place (only appends when ``append_only``)."""
+    if op == "append" or append_only:
+        items.append(value)
+    elif op == "replace" and items:
+        items[where % len(items)] = value
+    elif op == "truncate":
+        del items[where % (len(items) + 1):]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(frozen_items, max_size=50), edits, st.booleans())
 def test_a_list_encoded_again_after_edits_matches_a_fresh_encoding(
@@ -169,12 +179,7 @@ def test_a_list_encoded_again_after_edits_matches_a_fresh_encoding(
         return True
 
     for op, where, value in steps:
-        if op == "append" or append_only:
-            items.append(value)
-        elif op == "replace" and items:
-            items[where % len(items)] = value
-        elif op == "truncate":
-            del items[where % (len(items) + 1):]
+        _edit(items, op, where, value, append_only)
         blobs: dict[str, bytes] = {}
         touched: set[str] = set()
         ref = kept.encode(items, lambda v: v, frozen, blobs, touched, append_only)
@@ -206,12 +211,7 @@ def test_a_list_encoded_again_as_text_is_the_stored_text_of_a_fresh_encoding(
 
     kept, items, stored = ChunkedList(), list(start), {}
     for (op, where, value), text in zip(steps, as_text, strict=False):
-        if op == "append" or append_only:
-            items.append(value)
-        elif op == "replace" and items:
-            items[where % len(items)] = value
-        elif op == "truncate":
-            del items[where % (len(items) + 1):]
+        _edit(items, op, where, value, append_only)
         blobs: dict[str, bytes] = {}
         touched: set[str] = set()
         if text:
