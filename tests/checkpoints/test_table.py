@@ -102,6 +102,10 @@ async def test_a_runs_columns_read_once_per_run_give_the_frame_read_row_by_row(t
                                   ("origin_checkpoint_id", 7, run_ids[2]),
                                   ("workflow", "JokeFlow", run_ids[3])):
         conn.execute(f"UPDATE flowpoint_runs SET {column} = ? WHERE run_id = ?", (value, run_id))
+    ids = [r[0] for r in conn.execute("SELECT id FROM flowpoint_checkpoints ORDER BY rowid")]
+    for value, cid in ((None, ids[0]), ('{"k": 1}', ids[1]), (" {}", ids[2]), (b"{}", ids[3]),
+                       ("{}", ids[4])):  # metadata: missing, an object, empty ones in other forms
+        conn.execute("UPDATE flowpoint_checkpoints SET metadata = ? WHERE id = ?", (value, cid))
     conn.commit()
     conn.close()
     store = ckptr.store
@@ -115,3 +119,6 @@ async def test_a_runs_columns_read_once_per_run_give_the_frame_read_row_by_row(t
     assert len(df) == 13 and df["edited"].tolist().count(True) == 1
     assert list(df["status"].cat.categories) == ["completed", "failed"]
     assert set(df[df.run_id == run_ids[2]]["origin_checkpoint_id"]) == {"7"}
+    meta = df.set_index("checkpoint_id")["metadata"]
+    assert [meta[i] for i in ids[:5]] == [{}, {"k": 1}, {}, {}, {}]
+    assert meta[ids[0]] is not meta[ids[4]]  # each row its own dict

@@ -115,7 +115,8 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
                                          unit="s", utc=True, errors="coerce"),
             "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce"
                                              ).astype("float64"),
-            "metadata": [{} if t == "{}" else _metadata(t) for t in cells[:, 8].tolist()],
+            "metadata": [{} if t is None or t == "{}" else _metadata(t)
+                         for t in cells[:, 8].tolist()],
             "parent_id": pd.array(raw["parent_id"], dtype="string"),
             "origin_checkpoint_id": pd.array(pd.Series(origin, dtype=object),
                                              dtype="string").take(at),

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select
@@ -204,7 +205,9 @@ class SQLReads:
         For frames: each run's values are made once, not once per checkpoint."""
         query = self._text_refs(query)
         q = query or CheckpointQuery()
-        stmt = select_checkpoints(_TABLE_COLUMNS[:10], query, None, 0, self._is_sqlite)
+        # an empty metadata object reads as NULL: the driver returns None, not a new string
+        own = [func.nullif(c, "{}") if c is _C.metadata else c for c in _TABLE_COLUMNS[:10]]
+        stmt = select_checkpoints(own, query, None, 0, self._is_sqlite)
         run_stmt = select(_R.run_id, *_TABLE_COLUMNS[10:])
         for values, column in ((q.run_ids, _R.run_id), (q.statuses, _R.status),
                                (q.workflows, _R.workflow)):
@@ -212,7 +215,7 @@ class SQLReads:
                 run_stmt = run_stmt.where(column.in_(values))
         with collector_paused(), self._read() as conn:
             rows = tuples(conn, stmt)
-            ids = list(dict.fromkeys(r[1] for r in rows))
+            ids = list(set(map(itemgetter(1), rows)))
             if len(ids) <= _BATCH:  # few runs: those alone
                 run_stmt = select(_R.run_id, *_TABLE_COLUMNS[10:]).where(_R.run_id.in_(ids))
             return rows, {r[0]: r[1:] for r in tuples(conn, run_stmt)}
