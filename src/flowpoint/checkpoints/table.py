@@ -121,4 +121,4 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
             "origin_checkpoint_id": pd.array(pd.Series(origin, dtype=object),
                                              dtype="string").take(at),
             "edited": np.array([_edited(t) for t in edited], dtype=bool)[at].tolist(),
-        })
+        }, copy=False)  # the columns are new arrays made here: no copy of them is needed
