@@ -58,3 +58,12 @@ def make_ckpt(run_id: str, seq: int, **fields: Any) -> CheckpointRecord:
     fields.setdefault("ctx_state", {"store": {"seq": seq}, "log": []})
     fields.setdefault("created_at", time.time())
     return CheckpointRecord(run_id=run_id, seq=seq, **fields)
+
+
+def seq_ckpt(run_id: str, seq: int, **fields: Any) -> CheckpointRecord:
+    """A bare checkpoint named ``<run_id>-<seq>`` whose state is ``{"store": {"seq": seq}}``."""
+    fields.setdefault("id", f"{run_id}-{seq}")
+    return CheckpointRecord(run_id=run_id, seq=seq, step=None if seq == 0 else "s",
+                            input_type=None, output_type=None, input_event=None,
+                            output_event=None, ctx_state={"store": {"seq": seq}},
+                            created_at=time.time(), **fields)

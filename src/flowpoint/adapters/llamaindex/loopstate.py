@@ -112,6 +112,14 @@ def _by_runtime(broker: BrokerState, texts: EventTexts,
     return context
 
 
+def _recovery(item: Any, out: dict[str, Any]) -> None:
+    """The recovery counts and scope path of a queued item, attempt or delivery, when set."""
+    if item.recovery_counts:
+        out["recovery_counts"] = dict(item.recovery_counts)
+    if item.scope_path:
+        out["scope_path"] = list(item.scope_path)
+
+
 def _common(item: Any, text: Any, out: dict[str, Any]) -> bool:
     """The fields queued and running attempts share; False if one needs the runtime's path."""
     if item.last_exception is not None:
@@ -124,10 +132,7 @@ def _common(item: Any, text: Any, out: dict[str, Any]) -> bool:
         out["first_attempt_at"] = float(item.first_attempt_at)
     if item.last_failed_at is not None:
         out["last_failed_at"] = float(item.last_failed_at)
-    if item.recovery_counts:
-        out["recovery_counts"] = dict(item.recovery_counts)
-    if item.scope_path:
-        out["scope_path"] = list(item.scope_path)
+    _recovery(item, out)
     return True
 
 
@@ -202,8 +207,5 @@ def _delivery(key: Any, d: Any, text: Any) -> dict[str, Any]:
         out["event"] = text(d.event)
     if d.step_id is not None:
         out["step_id"] = str(d.step_id)
-    if d.recovery_counts:
-        out["recovery_counts"] = dict(d.recovery_counts)
-    if d.scope_path:
-        out["scope_path"] = list(d.scope_path)
+    _recovery(d, out)
     return out
