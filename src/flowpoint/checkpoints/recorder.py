@@ -95,8 +95,8 @@ class Recorder:
     def on_status(self, runner: Runner, status: str, **info: Any) -> None:
         """Record a status change. Never raises: a failure here must not replace the run's own
         outcome; if the full record cannot be written, the status alone is (else a warning)."""
-        if status != "running" and self._soon is not None:
-            _writing(self.store).discard(self)
+        if status != "running" and self._writers is not None:
+            self._writers.discard(self)
             self._listed = False
         fields: dict[str, Any] = {"status": status}
         if status in ("completed", "failed", "cancelled", "paused"):
@@ -209,12 +209,9 @@ class Recorder:
             state = snapshot(self._event)
         except SerializationError as exc:
             raise self._failed(step, exc) from None
-        if isinstance(state, EncodedState):
-            self._commit(step, input_event, output_event, duration_s, metadata, None, state,
-                         ending=ends_run, driven=True)
-        else:
-            self._commit(step, input_event, output_event, duration_s, metadata, state, None,
-                         ending=ends_run, driven=True)
+        split = state if isinstance(state, EncodedState) else None
+        self._commit(step, input_event, output_event, duration_s, metadata,
+                     None if split is not None else state, split, ending=ends_run, driven=True)
 
     @property
     def splitter(self) -> StateSplitter | None:
