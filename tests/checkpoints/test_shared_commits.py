@@ -155,3 +155,29 @@ async def test_a_run_cancelled_while_sharing_commits_stops_cleanly(url: str) -> 
     ckpts = [ckptr.start_checkpoint(victim.run_id), *ckptr.checkpoints[victim.run_id]]
     assert [c.seq for c in ckpts] == list(range(len(ckpts)))
     assert 1 < len(ckpts) < 201
+
+
+class Once(Workflow):
+    """One step: a run is its row, its start checkpoint and the step's checkpoint."""
+
+    @step
+    async def only(self, ev: StartEvent, ctx: Context) -> StopEvent:
+        SEEN.setdefault(ctx.run_id, []).append(_committed_so_far(ctx.run_id))
+        return StopEvent(result="done")
+
+
+async def test_runs_started_together_commit_their_start_checkpoints_together(url: str) -> None:
+    ckptr = WorkflowCheckpointer(Once(timeout=None), store=url)
+    before = _commits(ckptr)
+    handlers = [ckptr.run() for _ in range(4)]
+    rows = _commits(ckptr) - before  # each run's row is written when run() returns
+    assert rows == 4
+    assert await asyncio.gather(*handlers) == ["done"] * 4
+    # one commit for the four start checkpoints, one for the four step checkpoints (with the
+    # runs' ends); the process's lease keeper may add a heartbeat renewal
+    assert 2 <= _commits(ckptr) - before - rows <= 3
+    for h in handlers:
+        assert SEEN[h.run_id] == [1]  # the step ran once its start checkpoint was committed
+        ckpts = [ckptr.start_checkpoint(h.run_id), *ckptr.checkpoints[h.run_id]]
+        assert [c.seq for c in ckpts] == [0, 1]
+        assert ckptr.runs[h.run_id].status == "completed"

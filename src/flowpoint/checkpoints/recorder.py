@@ -56,17 +56,23 @@ class Recorder:
                           and getattr(store, "accepts_encoded_state", False) else None)
         self._soon = getattr(store, "put_checkpoint_soon", None)
         self._writers = _writing(store) if self._soon is not None else None
-        self._listed = False  # in self._writers: this run is writing
+        self._listed = self._writers is not None  # in self._writers: this run is writing
+        if self._writers is not None:  # from now: runs started together share their commits
+            self._writers.add(self)
         self._pending: PendingCommit | None = None  # in the store's shared commit, if any
         self._put_last = getattr(store, "put_last_checkpoint", None)
         self._ended: dict[str, Any] | None = None  # the run's end, committed with its StopEvent
 
     # --- RunObserver ----------------------------------------------------------------------------
-    def on_start_event(self, runner: Runner, start_event: Event) -> None:
+    def on_start_event(self, runner: Runner, start_event: Event) -> PendingCommit | None:
+        """Take the start checkpoint. Runs started together (the same turn of the loop) on one
+        store commit theirs together: the PendingCommit returned says when."""
         before = self._breakpoint(runner, start_event)
-        self._record(runner, None, None, start_event, None, {}, before)
+        pending = self._record(runner, None, None, start_event, None, {}, before,
+                               shared=before is None)
         if before is not None:
             runner.pause(before)
+        return pending
 
     def on_step_done(self, runner: Runner, step: str, input_event: Event,
                      output_event: Event | None, duration_s: float,

@@ -24,12 +24,13 @@ class PendingHook(Protocol):
 
 class RunObserver(Protocol):
     """What the runtime tells a checkpointer. A checkpoint is committed before the event it
-    records is dispatched: hooks are synchronous, except that ``on_step_done`` may return a
-    PendingHook, and then the output is dispatched right after that commit while the step
-    awaits it. An exception from a hook, or from its commit, fails the run."""
+    records is dispatched: hooks are synchronous, except that ``on_start_event`` and
+    ``on_step_done`` may return a PendingHook, and then the event is dispatched right after that
+    commit. An exception from a hook, or from its commit, fails the run."""
 
-    def on_start_event(self, runner: Runner, start_event: Event) -> None:
-        """Called once before a StartEvent is emitted."""
+    def on_start_event(self, runner: Runner, start_event: Event) -> PendingHook | None:
+        """Called once before a StartEvent is emitted; a PendingHook returned is awaited
+        before it is."""
 
     def on_step_done(
         self,

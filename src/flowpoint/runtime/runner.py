@@ -210,7 +210,9 @@ class Runner:
                 for ev in events:
                     self._enqueue(name, ev)
             if isinstance(first_event, StartEvent) and self.observer is not None:
-                self.observer.on_start_event(self, first_event)
+                pending = self.observer.on_start_event(self, first_event)
+                if pending is not None:
+                    await pending  # committed with other runs' checkpoints before dispatch
             if first_event is not None and self.paused_before is None:
                 self.dispatch(first_event)
             self._take_early()
