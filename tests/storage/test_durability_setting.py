@@ -73,3 +73,26 @@ def test_unknown_levels_and_impossible_combinations_are_refused(tmp_path: Path) 
         assert open_store(store, durability="process") is store
     finally:
         store.close()
+
+
+def test_power_writes_a_new_runs_row_unsynced_and_every_checkpoint_fsynced(
+        tmp_path: Path) -> None:
+    """A run's row needs no fsync of its own under "power": its start checkpoint's fsynced
+    commit follows before any step runs. The writer is back on FULL right after it."""
+    import time
+
+    from flowpoint.storage import RunRecord
+
+    store = open_store(str(tmp_path / "p.db"), durability="power")
+    try:
+        assert isinstance(store, SQLStore)
+        store.put_run(RunRecord(run_id="r1", workflow="w", status="running",
+                                started_at=time.time()))
+        assert writer_synchronous(store) == "FULL"
+        assert store.get_run("r1") is not None
+        with pytest.raises(StoreError, match="already exists"):
+            store.put_run(RunRecord(run_id="r1", workflow="w", status="running",
+                                    started_at=time.time()))
+        assert writer_synchronous(store) == "FULL"  # also after a refused write
+    finally:
+        store.close()

@@ -72,7 +72,7 @@ class SQLStore(SQLReads):
             ("checkpoint", checkpoints.insert()),
             ("heartbeat", update(runs).where(_R.run_id == bindparam("hb_run")).values(
                 heartbeat_at=bindparam("hb_at"))),
-        ], read_only=self.read_only)
+        ], read_only=self.read_only, durability=self.durability)
         try:
             self._open_schema()
         except BaseException:
@@ -108,9 +108,12 @@ class SQLStore(SQLReads):
         self.close()
 
     def put_run(self, run: RunRecord) -> None:
+        """Insert a new run's row. With durability="power" on SQLite it is not fsynced by
+        itself: the run's start checkpoint, committed with an fsync before its first step runs,
+        makes it durable too."""
         row = run_row(run)
         try:
-            self._writer.execute("run", runs.insert, row)
+            self._writer.execute("run", runs.insert, row, fsync=False)
         except Duplicate:
             raise StoreError(f"run '{run.run_id}' already exists in {self.url}") from None
         if run.heartbeat_at is not None:  # the lease is fresh: no checkpoint renews it yet

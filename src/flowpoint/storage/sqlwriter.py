@@ -81,11 +81,12 @@ class Writer:
     """Serialises this store's writes on one connection; each write is one committed transaction."""
 
     def __init__(self, engine: Engine, url: str, fast: Sequence[tuple[str, ClauseElement]],
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, durability: str = "process") -> None:
         self._engine = engine
         self._url = url
         self._read_only = read_only
         self._sqlite = engine.dialect.name == "sqlite"
+        self._full = self._sqlite and durability == "power"  # commits fsync (synchronous=FULL)
         self._dbapi_errors = engine.dialect.loaded_dbapi
         self._lock = threading.RLock()
         self._conn: Connection | None = None
@@ -228,13 +229,18 @@ class Writer:
                     raw.autocommit = False
             self._committed()
 
-    def _single(self, sql: str, params: Any) -> int:
+    def _single(self, sql: str, params: Any, fsync: bool = True) -> int:
         """SQLite: one statement as its own transaction (no BEGIN or COMMIT of ours: the same
-        lock, busy wait and commit, in one call); its rowcount."""
+        lock, busy wait and commit, in one call); its rowcount. ``fsync=False``: with
+        synchronous=FULL, this commit is not fsynced itself (see ``execute``)."""
         self._refuse_if_read_only()
         with self._lock:
             try:
-                count = self._driver().execute(sql, params).rowcount
+                raw = self._driver()
+                if fsync or not self._full:
+                    count = raw.execute(sql, params).rowcount
+                else:
+                    count = self._unsynced(raw, sql, params)
             except SQLAlchemyError as exc:
                 self._drop_if_broken()
                 raise StoreError(f"write to {self._url} failed: {exc}") from exc
@@ -344,13 +350,34 @@ class Writer:
             if cur.rowcount != 1:
                 raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
 
-    def execute(self, key: Any, make: Callable[[], ClauseElement], values: Mapping[str, Any]) -> int:
-        """Run one statement (compiled once per ``key``) in its own transaction; its rowcount."""
+    def _unsynced(self, raw: Any, sql: str, params: Any) -> int:
+        """Run ``sql`` as its own transaction with synchronous=NORMAL, then back to FULL; if
+        that fails the connection is dropped, so no later commit goes without its fsync."""
+        raw.execute("PRAGMA synchronous = NORMAL")
+        try:
+            return int(raw.execute(sql, params).rowcount)
+        finally:
+            try:
+                raw.execute("PRAGMA synchronous = FULL")
+            except BaseException:
+                if self._conn is not None:
+                    self._conn.invalidate()
+                self._drop_if_broken()
+                raise
+
+    def execute(self, key: Any, make: Callable[[], ClauseElement], values: Mapping[str, Any],
+                fsync: bool = True) -> int:
+        """Run one statement (compiled once per ``key``) in its own transaction; its rowcount.
+
+        ``fsync=False`` (durability="power" on SQLite): the commit is not fsynced by itself. It
+        is durable once the next fsynced commit is: SQLite syncs its WAL in order, so that fsync
+        covers every earlier commit. For a write that one is sure to follow before anything is
+        dispatched (a new run's row, followed by the run's start checkpoint)."""
         stmt = self._prepared.get(key)
         if stmt is None:
             stmt = self._prepared[key] = _Prepared(make(), self._engine)
         if self._sqlite:
-            return self._single(stmt.sql, stmt.params(values))
+            return self._single(stmt.sql, stmt.params(values), fsync)
         with self._raw(autocommit=True) as cur:  # one round trip, not BEGIN + it + COMMIT
             cur.execute(stmt.sql, stmt.params(values))
             return int(cur.rowcount)
