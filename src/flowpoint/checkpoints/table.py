@@ -49,32 +49,71 @@ _NAMES = ("checkpoint_id", "run_id", "seq", "step", "input_type", "output_type",
 _OWN = 10  # the first ten are the checkpoint's own columns, the others its run's
 
 
+def _object_rows(np: Any, rows: list[tuple[Any, ...]], width: int) -> Any:
+    """The rows as a 2-D object array, by pandas' conversion of a list of tuples where it has
+    one (a third of the time numpy's assignment takes)."""
+    try:
+        from pandas._libs.lib import to_object_array_tuples
+    except ImportError:  # pragma: no cover - pandas keeps it (DataFrame.from_records uses it)
+        to_object_array_tuples = None
+    if rows and to_object_array_tuples is not None:
+        cells = to_object_array_tuples(rows)
+        if cells.shape == (len(rows), width):
+            return cells
+    cells = np.empty((len(rows), width), dtype=object)
+    cells[:] = rows if rows else cells
+    return cells
+
+
 def _cells(store: CheckpointStore, query: CheckpointQuery | None, limit: int | None
-           ) -> tuple[Any, Any, Any, list[Any]]:
+           ) -> tuple[Any, Any, Any, Any]:
     """The table's values: (each checkpoint's own columns, the first ten of TABLE_COLUMNS, as
-    an object array; each row's position among the distinct run ids; those run ids; the
-    other four columns of each of those runs; the last three each end with a None). From the store's ``table_split`` where it has
-    one (a run's values made once, not once per checkpoint), else from ``table_rows``."""
+    an object array; each row's position among the runs; those runs' ids; their other four
+    columns; both of the last end with a row of None, the run of a position of -1). From the
+    store's ``table_split`` where it has one (a run's values made once, not once per
+    checkpoint), else from ``table_rows``."""
     import numpy as np
     import pandas as pd
 
     split = getattr(store, "table_split", None)
     if split is not None and limit is None:
-        rows, runs = split(query)
-        width = _OWN
-    else:
-        rows, runs, width = store.table_rows(query, limit=limit), None, len(_NAMES)
-    cells = np.empty((len(rows), width), dtype=object)
-    cells[:] = rows if rows else cells
+        rows, runs, ordered = split(query)
+        found = _split_cells(pd, np, _object_rows(np, rows, _OWN),
+                             _object_rows(np, runs, 5), ordered)
+        if found is not None:
+            return found
+        del rows, runs  # a seq that is not an integer: the rows in the store's own order
+    cells = _object_rows(np, store.table_rows(query, limit=limit), len(_NAMES))
     at, run_ids = pd.factorize(cells[:, 1])
-    if runs is None:  # each run's columns from its first row
-        codes, first = np.unique(at, return_index=True)
-        found = cells[first[codes >= 0], _OWN:].tolist()
-    else:
-        found = [runs[r] for r in run_ids]
-    # one more entry, None, for a row without run id (a position of -1)
-    per_run = [np.array([*(v[j] for v in found), None], dtype=object) for j in range(4)]
+    codes, first = np.unique(at, return_index=True)  # each run's columns from its first row
+    per_run = np.concatenate([cells[first[codes >= 0], _OWN:], np.full((1, 4), None)])
     return cells[:, :_OWN], at, np.array([*run_ids, None], dtype=object), per_run
+
+
+def _split_cells(pd: Any, np: Any, cells: Any, runs: Any, ordered: bool
+                 ) -> tuple[Any, Any, Any, Any] | None:
+    """``_cells`` of a ``table_split``: each row's run found among ``runs`` (run id and the
+    other four columns); rows not ``ordered`` are put in table order: the rows of the runs in
+    ``runs`` (whose order is the table's) by run, then seq, the others dropped. None when
+    such rows have a seq that is not an integer (the store orders those by type first)."""
+    at = pd.Index(runs[:, 0], dtype=object).get_indexer(cells[:, 1]) if len(runs) else (
+        np.full(len(cells), -1, dtype=np.int64))
+    if not ordered:
+        if pd.api.types.infer_dtype(cells[:, 2], skipna=False) not in ("integer", "empty"):
+            return None
+        seqs = cells[:, 2].astype(np.int64)
+        kept = at >= 0
+        step = np.diff(at)
+        if not (kept.all() and np.all((step > 0) | ((step == 0) & (np.diff(seqs) > 0)))):
+            order = np.lexsort((seqs, at))[np.count_nonzero(~kept):]  # those dropped first
+            cells, at = cells[order], at[order]
+    present = np.zeros(len(runs) + 1, dtype=bool)
+    present[at] = True  # a position of -1 marks the last, the row of None
+    present[-1] = True
+    runs = np.concatenate([runs, np.full((1, 5), None)])
+    if not present.all():  # runs without rows: left out (they give no category)
+        at, runs = (np.cumsum(present) - 1)[at], runs[present]
+    return cells, at, runs[:, 0], runs[:, 1:]
 
 
 def _categories(pd: Any, per_run: Any, at: Any) -> Any:
@@ -99,7 +138,8 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
     import pandas as pd
 
     with collector_paused():
-        cells, at, run_ids, (status, workflow, origin, edited) = _cells(store, query, limit)
+        cells, at, run_ids, per_run = _cells(store, query, limit)
+        status, workflow, origin, edited = (per_run[:, j] for j in range(4))
         raw = {name: pd.Series(cells[:, i], dtype=object) for i, name in enumerate(_NAMES[:_OWN])}
         workflow_at, workflows = pd.factorize(workflow)
         return pd.DataFrame({

@@ -87,6 +87,21 @@ class _BlobReader:
         return [decode_state(t, self) for t in manifest_texts]
 
 
+def _unjoined(conn: Connection, own: list[Any], q: CheckpointQuery, kept: list[Any],
+              sqlite_dialect: bool) -> list[tuple[Any, ...]] | None:
+    """The checkpoints' own columns for runs ``kept`` of the query (and maybe other runs'
+    rows), read from the checkpoints alone in storage order; None where a join reads less:
+    when the query's run filters keep too few of many runs for a scan of all checkpoints."""
+    where = where_clauses(replace(q, statuses=None, workflows=None), sqlite_dialect)
+    if q.run_ids is None and len(kept) <= _BATCH:  # few runs: their rows by the run index
+        where.append(_C.run_id.in_(kept))
+    elif q.statuses is not None or q.workflows is not None:
+        total = conn.execute(select(func.count()).select_from(runs)).scalar_one()
+        if len(kept) * 3 < total * 2:
+            return None
+    return tuples(conn, select(*own).where(*where))
+
+
 class SQLReads:
     """The reads of SQLStore (a base class of it), on its engine."""
 
@@ -199,26 +214,35 @@ class SQLReads:
             return tuples(conn, stmt)
 
     def table_split(self, query: CheckpointQuery | None = None
-                    ) -> tuple[list[tuple[Any, ...]], dict[Any, tuple[Any, ...]]]:
+                    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], bool]:
         """``table_rows`` with the run's columns apart, read in one transaction: (rows of the
-        checkpoint's own columns, the first ten of ``TABLE_COLUMNS``; {run id: the other four}).
-        For frames: each run's values are made once, not once per checkpoint."""
+        checkpoint's own columns, the first ten of ``TABLE_COLUMNS``; rows of a run id and the
+        other four, one per run; ordered). For frames: each run's values are made once.
+        Not ordered (queries without text, sort or descending order): the checkpoints are read
+        without the join, in storage order (a third less work for the database), the runs
+        are those the query keeps, in table order, and the caller drops the rows of other
+        runs and orders the rest by run, then seq."""
         query = self._text_refs(query)
         q = query or CheckpointQuery()
         # an empty metadata object reads as NULL: the driver returns None, not a new string
         own = [func.nullif(c, "{}") if c is _C.metadata else c for c in _TABLE_COLUMNS[:10]]
-        stmt = select_checkpoints(own, query, None, 0, self._is_sqlite)
         run_stmt = select(_R.run_id, *_TABLE_COLUMNS[10:])
         for values, column in ((q.run_ids, _R.run_id), (q.statuses, _R.status),
                                (q.workflows, _R.workflow)):
             if values is not None:
                 run_stmt = run_stmt.where(column.in_(values))
         with collector_paused(), self._read() as conn:
+            if q.text is None and q.sort is None and not q.descending:
+                kept = tuples(conn, run_stmt.order_by(_R.started_at, _R.run_id))
+                rows = _unjoined(conn, own, q, [r[0] for r in kept], self._is_sqlite)
+                if rows is not None:
+                    return rows, kept, False
+            stmt = select_checkpoints(own, query, None, 0, self._is_sqlite)
             rows = tuples(conn, stmt)
             ids = list(set(map(itemgetter(1), rows)))
             if len(ids) <= _BATCH:  # few runs: those alone
                 run_stmt = select(_R.run_id, *_TABLE_COLUMNS[10:]).where(_R.run_id.in_(ids))
-            return rows, {r[0]: r[1:] for r in tuples(conn, run_stmt)}
+            return rows, tuples(conn, run_stmt), True
 
     def table_page(self, query: CheckpointQuery | None, limit: int, offset: int = 0
                    ) -> tuple[list[tuple[Any, ...]], int]:
