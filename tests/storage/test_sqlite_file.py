@@ -39,3 +39,35 @@ def test_wal_is_checkpointed_while_writing_and_on_close(sqlite_url: str, tmp_pat
     assert not wal.exists() or os.path.getsize(wal) == 0
     with SQLStore(sqlite_url) as again:
         assert again.count_checkpoints() == 4 * WAL_CHECKPOINT_EVERY
+
+
+def test_a_forked_child_writes_on_a_connection_of_its_own(sqlite_url: str) -> None:
+    store = SQLStore(sqlite_url)
+    try:
+        store.put_run(make_run("r"))
+        store.put_checkpoint(make_ckpt("r", 0))
+        parents = store._writer._driver()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: write, say whether it used the parent's connection, exit
+            code = 1
+            try:
+                os.close(read_end)
+                store.put_checkpoint(make_ckpt("r", 1))
+                shared = store._writer._driver() is parents
+                os.write(write_end, b"shared" if shared else b"own")
+                store.close()
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        reported = os.read(read_end, 10)
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child could not write"
+        assert reported == b"own"
+        store.put_checkpoint(make_ckpt("r", 2))  # the parent's connection survived the child
+        assert store._writer._driver() is parents
+        assert [c.seq for c in store.list_checkpoints()] == [0, 1, 2]
+    finally:
+        store.close()

@@ -50,6 +50,17 @@ def _idle(raw: Any) -> bool:
         return False
 
 
+_forks = 0  # forks this process descends through: a writer made before one is its parent's
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 class MissingBlobs(Exception):
     """Blobs a checkpoint refers to without sending them are no longer stored."""
 
@@ -92,7 +103,8 @@ class Writer:
         self._conn: Connection | None = None
         self._driver_of: Connection | None = None  # the connection _driver_conn belongs to
         self._driver_conn: Any = None
-        self._pid = os.getpid()
+        self._ready: Any = None  # _driver_conn once checked usable; None: check on next use
+        self._born = _forks  # the process it belongs to: a forked child makes its own connection
         self._prepared = {name: _Prepared(stmt, engine) for name, stmt in fast}
         self._pg_put_sql: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], str] = {}
         self._column_types = {c.name: type(c.type).__name__.upper()
@@ -101,30 +113,38 @@ class Writer:
         self._wal = WalCheckpointer(engine) if self._sqlite else None
 
     def _connection(self) -> Connection:
-        if self._pid != os.getpid():
+        if self._born != _forks:
             self._engine.dispose(close=False)
-            self._conn, self._pid = None, os.getpid()
+            self._conn, self._born, self._ready = None, _forks, None
             self._wal = WalCheckpointer(self._engine) if self._sqlite else None
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._engine.connect().execution_options(**{WRITE_OPTION: True})
         return self._conn
 
     def _driver(self) -> Any:
-        """The DBAPI connection under the writer connection, looked up once per connection."""
+        """The DBAPI connection under the writer connection, looked up once per connection.
+
+        Once checked usable it is handed out without asking SQLAlchemy again (nor the OS for
+        the pid): only a fork, a failed write or a SQLAlchemy transaction can break it, and each
+        of those makes the next call check again."""
+        ready = self._ready
+        if ready is not None and self._born == _forks:
+            return ready
         conn = self._connection()
         if self._driver_of is not conn:
             self._driver_conn, self._driver_of = conn.connection.driver_connection, conn
-        return self._driver_conn
+        self._ready = self._driver_conn
+        return self._ready
 
     def _committed(self) -> None:
         self._commits += 1
         wal = self._wal
         if wal is None:
             return
-        if wal.tail_due and self._conn is not None:
+        if wal.tail_due and self._ready is not None:
             wal.tail_due = False
             try:
-                passive_checkpoint(self._conn.connection.driver_connection)
+                passive_checkpoint(self._ready)
             except Exception:  # only upkeep: the next round tries again
                 pass
         elif self._commits % WAL_CHECKPOINT_EVERY == 0 or (
@@ -132,6 +152,7 @@ class Writer:
             wal.request()
 
     def _drop_if_broken(self) -> None:
+        self._ready = None
         if self._conn is not None and self._conn.invalidated:
             self._conn.close()
             self._conn = None
@@ -161,6 +182,8 @@ class Writer:
             except SQLAlchemyError as exc:
                 self._drop_if_broken()
                 raise self._failed(exc) from exc
+            finally:
+                self._ready = None  # SQLAlchemy used the connection: check it before reuse
             self._committed()
 
     def _existing(self, cur: Any, hashes: list[str]) -> dict[str, str]:
@@ -205,7 +228,8 @@ class Writer:
             except SQLAlchemyError as exc:
                 self._drop_if_broken()
                 raise StoreError(f"write to {self._url} failed: {exc}") from exc
-            conn = self._connection()
+            conn = self._conn
+            assert conn is not None  # _driver() made it
             cur = raw.cursor()
             single = autocommit and not self._sqlite and _idle(raw)
             try:
@@ -233,7 +257,8 @@ class Writer:
         """SQLite: one statement as its own transaction (no BEGIN or COMMIT of ours: the same
         lock, busy wait and commit, in one call); its rowcount. ``fsync=False``: with
         synchronous=FULL, this commit is not fsynced itself (see ``execute``)."""
-        self._refuse_if_read_only()
+        if self._read_only:
+            self._refuse_if_read_only()
         with self._lock:
             try:
                 raw = self._driver()
@@ -247,6 +272,7 @@ class Writer:
             except self._dbapi_errors.IntegrityError as exc:
                 raise Duplicate(str(exc)) from None
             except self._dbapi_errors.Error as exc:
+                self._ready = None  # check the connection again before the next write
                 raise self._failed(exc) from exc
             self._committed()
             return int(count)
@@ -397,7 +423,7 @@ class Writer:
                 if self._commits:
                     self._wal.checkpoint()
                 self._wal = WalCheckpointer(self._engine)
-            if self._conn is not None and self._pid == os.getpid():
+            if self._conn is not None and self._born == _forks:
                 self._conn.close()
             self._conn = None  # a forked child leaves its parent's connection alone
-            self._driver_of = self._driver_conn = None
+            self._driver_of = self._driver_conn = self._ready = None
