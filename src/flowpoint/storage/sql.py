@@ -34,6 +34,7 @@ from .sqlwriter import Duplicate, MissingBlobs, Writer
 
 HEARTBEAT_EVERY_S = 5.0  # a running run's heartbeat_at is renewed by a checkpoint at most this often
 _C, _R, _B = checkpoints.c, runs.c, blobs.c
+_NO_REFS: frozenset[str] = frozenset()
 
 
 class SQLStore(SQLReads):
@@ -230,17 +231,19 @@ class SQLStore(SQLReads):
     def _put(self, ckpt: CheckpointRecord, row: dict[str, Any], new_blobs: Any,
              values: Mapping[str, Any] | None = None) -> None:
         split = ckpt.encoded_state
-        heartbeat, run = self._with_run(ckpt, values)
+        heartbeat, run = ((self._heartbeat(ckpt), None) if values is None
+                          else self._with_run(ckpt, values))
         try:
             try:
-                self._writer.put(new_blobs, row, heartbeat, split.refs if split else frozenset(),
+                self._writer.put(new_blobs, row, heartbeat, split.refs if split else _NO_REFS,
                                  run)
             except MissingBlobs:  # blobs of earlier checkpoints were pruned: store them again
                 row, new_blobs = checkpoint_row(replace(ckpt, encoded_state=split.rebuild()))
-                self._writer.put(new_blobs, row, heartbeat, frozenset(), run)
+                self._writer.put(new_blobs, row, heartbeat, _NO_REFS, run)
         except Duplicate:
             raise StoreError(self._why_rejected(ckpt)) from None
-        self._noted(ckpt, heartbeat, run)
+        if heartbeat is not None or run is not None:
+            self._noted(ckpt, heartbeat, run)
 
     def _why_rejected(self, ckpt: CheckpointRecord) -> str:
         with self._read() as conn:

@@ -7,6 +7,7 @@ ride in CTEs of its INSERT. Column names come from the schema and run_updates, n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 #: A run's row update written with its checkpoint: (run id, column values).
@@ -49,6 +50,7 @@ def pg_put_statement(cols: tuple[str, ...], types: Mapping[str, str],
     )
 
 
+@lru_cache(maxsize=64)  # the few column sets of run ends: built once each
 def _sqlite_run_update(names: tuple[str, ...]) -> str:
     return (f"UPDATE flowpoint_runs SET {', '.join(f'{n} = ?' for n in names)} "
             "WHERE run_id = ?")
