@@ -99,5 +99,14 @@ def test_rows_without_run_and_odd_seqs_give_the_frame_table_rows_gives(sqlite_ur
                     f"WHERE run_id = '{ids[4]}' AND seq = 2")
         assert _same_frames(store, queries[:1]) == {False}
         assert (checkpoints_frame(store, CheckpointQuery())["seq"] == -1).sum() == 1  # 'x'
+        raw_execute(sqlite_url, "UPDATE flowpoint_checkpoints SET seq = 2 WHERE seq = 2.5",
+                    "UPDATE flowpoint_checkpoints SET seq = 1 WHERE seq = 'x'",
+                    "UPDATE flowpoint_checkpoints SET seq = -9223372036854775808 "
+                    f"WHERE run_id = '{ids[5]}' AND seq = 3",
+                    f"UPDATE flowpoint_checkpoints SET seq = {2**53} "
+                    f"WHERE run_id = '{ids[6]}' AND seq = 3")
+        assert _same_frames(store, queries) == {False, True}  # integers again, some huge
+        seqs = checkpoints_frame(store, CheckpointQuery())["seq"]
+        assert (seqs == -1).sum() == 2 and seqs.max() == 3
     finally:
         store.close()

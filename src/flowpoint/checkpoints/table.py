@@ -22,9 +22,20 @@ def _metadata(text: Any) -> Any:
 
 def _seqs(pd: Any, values: Any) -> Any:
     """Sequence numbers as int64; anything that is not a finite integer reads as -1."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "integer":  # Python ints, as stored
+        ints = values.astype("int64")
+        return ints.where((ints > -(2**53)) & (ints < 2**53), -1)
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     finite = numbers.where(numbers.abs() < 2**53)
     return finite.fillna(-1).astype("int64")
+
+
+def _numbers(pd: Any, values: Any) -> Any:
+    """A column of numbers as float64 (anything that is not a number reads as NaN): a column
+    of floats (and NULLs), as stored, converts in one step."""
+    if pd.api.types.infer_dtype(values, skipna=True) == "floating":
+        return values.astype("float64")
+    return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
 def _strings(pd: Any, values: Any, coded: tuple[Any, Any] | None = None) -> Any:
@@ -140,7 +151,8 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
     with collector_paused():
         cells, at, run_ids, per_run = _cells(store, query, limit)
         status, workflow, origin, edited = (per_run[:, j] for j in range(4))
-        raw = {name: pd.Series(cells[:, i], dtype=object) for i, name in enumerate(_NAMES[:_OWN])}
+        raw = {name: pd.Series(cells[:, i], dtype=object, copy=False)  # read, never written
+               for i, name in enumerate(_NAMES[:_OWN])}
         workflow_at, workflows = pd.factorize(workflow)
         return pd.DataFrame({
             "checkpoint_id": pd.array(raw["checkpoint_id"], dtype="string"),
@@ -151,10 +163,9 @@ def checkpoints_frame(store: CheckpointStore, query: CheckpointQuery | None = No
             "output_type": _bare(pd, np, raw["output_type"]),
             "status": _categories(pd, status[:-1], at),
             "workflow": _strings(pd, None, (workflow_at[at], workflows)),
-            "created_at": pd.to_datetime(pd.to_numeric(raw["created_at"], errors="coerce"),
-                                         unit="s", utc=True, errors="coerce"),
-            "step_duration_s": pd.to_numeric(raw["step_duration_s"], errors="coerce"
-                                             ).astype("float64"),
+            "created_at": pd.to_datetime(_numbers(pd, raw["created_at"]), unit="s", utc=True,
+                                         errors="coerce"),
+            "step_duration_s": _numbers(pd, raw["step_duration_s"]),
             "metadata": [{} if t is None or t == "{}" else _metadata(t)
                          for t in cells[:, 8].tolist()],
             "parent_id": pd.array(raw["parent_id"], dtype="string"),
