@@ -51,6 +51,7 @@ class RunWatch:
         self.is_enabled = is_enabled
         self.pending_input = pending_input
         self.adapter: InternalRunAdapter | None = None
+        self.wrapped: InternalRunAdapter | None = None  # the adapter the run's loop is given
         self._loop: weakref.ref[Any] | None = None  # the control loop, once a tick shows it
         self._before: BrokerState | None = None  # the state before this tick was reduced
         self._after: BrokerState | None = None
@@ -202,15 +203,21 @@ _HOT = ("get_now", "send_event", "wait_receive", "write_to_event_stream", "wait_
 
 
 class _WatchedAdapter(BaseInternalRunAdapterDecorator):
+    run_id = ""  # the run's id, read by the control loop at every tick: kept, not forwarded
+
     def __init__(self, decorated: InternalRunAdapter, watch: RunWatch) -> None:
         super().__init__(decorated)
         self._watch = watch
+        self.run_id = decorated.run_id
         watch.adapter = decorated
         for name in _HOT:  # called per loop iteration: straight to the runtime's own adapter
             setattr(self, name, getattr(decorated, name))
         self._inner_on_tick = decorated.on_tick
 
-    async def on_tick(self, tick: Any) -> None:
+    def on_tick(self, tick: Any) -> Any:
+        """Take the tick's checkpoint now (the control loop awaits this right after reducing
+        the tick), then give the runtime's own ``on_tick`` to await: no coroutine of ours per
+        tick."""
         watch = self._watch
         # the control loop that reduced the tick (it stays the same for the run)
         ref = watch._loop
@@ -219,12 +226,15 @@ class _WatchedAdapter(BaseInternalRunAdapterDecorator):
             watch.on_tick(tick, caller)
         except Exception as exc:  # a checkpoint that cannot be stored fails the run loudly
             watch.error = exc
-            # as a failed step does: the stream ends with it, not waiting for events forever
-            failed = WorkflowFailedEvent(step_name=str(getattr(tick, "step_id", "") or ""),
-                                         exception=exc)
-            await self._decorated.write_to_event_stream(failed)
-            raise
-        await self._inner_on_tick(tick)
+            return self._failed(tick, exc)
+        return self._inner_on_tick(tick)
+
+    async def _failed(self, tick: Any, exc: Exception) -> None:
+        # as a failed step does: the stream ends with it, not waiting for events forever
+        failed = WorkflowFailedEvent(step_name=str(getattr(tick, "step_id", "") or ""),
+                                     exception=exc)
+        await self._decorated.write_to_event_stream(failed)
+        raise exc
 
 
 class CheckpointRuntime(BaseRuntimeDecorator):
@@ -243,7 +253,14 @@ class CheckpointRuntime(BaseRuntimeDecorator):
     def get_internal_adapter(self, workflow: Any) -> InternalRunAdapter:
         inner = self._decorated.get_internal_adapter(workflow)
         watch = self._watches.get(inner.run_id)
-        return inner if watch is None else _WatchedAdapter(inner, watch)
+        if watch is None:
+            return inner
+        # every step's context asks for one: the run's adapters all act on the run's queues,
+        # so the first one, wrapped, serves them all
+        wrapped = watch.wrapped
+        if wrapped is None:
+            wrapped = watch.wrapped = _WatchedAdapter(inner, watch)
+        return wrapped
 
 
 _RUNTIMES: weakref.WeakKeyDictionary[Any, CheckpointRuntime] = weakref.WeakKeyDictionary()
