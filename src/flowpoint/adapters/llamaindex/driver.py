@@ -61,8 +61,11 @@ class LlamaIndexDriver:
             self._registry = TypeRegistry(self.workflow)
         return self._registry
 
-    def encode_event(self, event: Any) -> Any:
-        return self.registry().encode_event(event)
+    @property
+    def encode_event(self) -> Any:
+        """``encode_event(event)``: the registry's own (a run's recorder calls it per event;
+        encoding reads no stored names, so a later refresh of the registry changes nothing)."""
+        return self.registry().encode_event
 
     def event_type(self, cls: type) -> str:
         return type_key(cls)

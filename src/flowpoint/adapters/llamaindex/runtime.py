@@ -114,7 +114,7 @@ class RunWatch:
         """The checkpoint's ctx_state: user state, work in flight, the prompt, and the runtime's
         own snapshot of the control loop (``context``) that a resume starts from; split for
         the store as it is taken when the run's store takes that."""
-        broker = self.broker()
+        broker = self._after  # read at this tick, before the checkpoint was asked for
         if broker is None:
             raise FlowpointError(
                 f"cannot read the control loop state of llama-index-workflows "
@@ -150,11 +150,15 @@ class RunWatch:
         content store's own, a ctx.store the content store keeps as it is, and only short event
         texts of deliveries (the next checkpoint no longer holds them). None if that does not
         apply."""
-        if worth_splitting(model, self.registry):
-            return None
-        store_text = inline_store(model, self.registry)
-        if store_text is None:
-            return None
+        cached = self.registry.state_cache.of(model) if model is not None else None
+        if cached is not None and cached.split is False and type(cached.inline) is str:
+            store_text = cached.inline  # the state is the one of the previous checkpoint
+        else:
+            if worth_splitting(model, self.registry):
+                return None
+            store_text = inline_store(model, self.registry)
+            if store_text is None:
+                return None
         made = idle_context_text(broker, self._texts, output)
         if made is None:
             return None
