@@ -1,4 +1,5 @@
-"""The SQL text of the writer's checkpoint statements, for SQLite and PostgreSQL.
+"""The SQL text of the writer's statements, for SQLite and PostgreSQL, and how they are
+prepared once.
 
 On PostgreSQL a checkpoint is one statement (one round trip): its blobs, heartbeat or run update
 ride in CTEs of its INSERT. Column names come from the schema and run_updates, never from data.
@@ -6,12 +7,34 @@ ride in CTEs of its INSERT. Column names come from the schema and run_updates, n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.sql import ClauseElement
 
 #: A run's row update written with its checkpoint: (run id, column values).
 RunUpdate = tuple[str, Mapping[str, Any]]
+
+class Prepared:
+    """A statement compiled once for the engine's dialect, with its parameter order."""
+
+    def __init__(self, stmt: ClauseElement, engine: Engine) -> None:
+        compiled = stmt.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        order = compiled.positiontup
+        self._pick: Callable[[Mapping[str, Any]], Any] | None = None  # named: values as given
+        if order is not None and len(order) > 1:
+            self._pick = itemgetter(*order)  # one C call instead of a tuple built in Python
+        elif order is not None:
+            self._pick = lambda values: tuple(values[k] for k in order)
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        """The statement's parameters from ``values`` by name (a tuple for positional ones)."""
+        return values if self._pick is None else self._pick(values)
+
 
 SQLITE_UPSERT_BLOB = (
     "INSERT INTO flowpoint_blobs (hash, data, size) VALUES (?, ?, ?) ON CONFLICT (hash) DO UPDATE"

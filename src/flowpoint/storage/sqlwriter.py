@@ -12,7 +12,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -24,6 +23,7 @@ from .sqlengine import WAL_SIZE_LIMIT, WRITE_OPTION
 from .sqlschema import checkpoints, runs
 from .sqlstatements import (
     SQLITE_UPSERT_BLOB,
+    Prepared,
     RunUpdate,
     pg_insert_statement,
     pg_plain_params,
@@ -70,24 +70,6 @@ class MissingBlobs(Exception):
 PutItem = tuple[Mapping[str, bytes], Mapping[str, Any], Any, frozenset[str], RunUpdate | None]
 
 
-class _Prepared:
-    """A statement compiled once for the engine's dialect, with its parameter order."""
-
-    def __init__(self, stmt: ClauseElement, engine: Engine) -> None:
-        compiled = stmt.compile(dialect=engine.dialect)
-        self.sql = compiled.string
-        order = compiled.positiontup
-        self._pick: Callable[[Mapping[str, Any]], Any] | None = None  # named: values as given
-        if order is not None and len(order) > 1:
-            self._pick = itemgetter(*order)  # one C call instead of a tuple built in Python
-        elif order is not None:
-            self._pick = lambda values: tuple(values[k] for k in order)
-
-    def params(self, values: Mapping[str, Any]) -> Any:
-        """The statement's parameters from ``values`` by name (a tuple for positional ones)."""
-        return values if self._pick is None else self._pick(values)
-
-
 class Writer:
     """Serialises this store's writes on one connection; each write is one committed transaction."""
 
@@ -105,7 +87,7 @@ class Writer:
         self._driver_conn: Any = None
         self._ready: Any = None  # _driver_conn once checked usable; None: check on next use
         self._born = _forks  # the process it belongs to: a forked child makes its own connection
-        self._prepared = {name: _Prepared(stmt, engine) for name, stmt in fast}
+        self._prepared = {name: Prepared(stmt, engine) for name, stmt in fast}
         self._pg_put_sql: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], str] = {}
         self._column_types = {c.name: type(c.type).__name__.upper()
                               for table in (runs, checkpoints) for c in table.columns}
@@ -401,7 +383,7 @@ class Writer:
         dispatched (a new run's row, followed by the run's start checkpoint)."""
         stmt = self._prepared.get(key)
         if stmt is None:
-            stmt = self._prepared[key] = _Prepared(make(), self._engine)
+            stmt = self._prepared[key] = Prepared(make(), self._engine)
         if self._sqlite:
             return self._single(stmt.sql, stmt.params(values), fsync)
         with self._raw(autocommit=True) as cur:  # one round trip, not BEGIN + it + COMMIT
