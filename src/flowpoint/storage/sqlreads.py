@@ -226,7 +226,8 @@ class SQLReads:
         q = query or CheckpointQuery()
         # an empty metadata object reads as NULL: the driver returns None, not a new string
         own = [func.nullif(c, "{}") if c is _C.metadata else c for c in _TABLE_COLUMNS[:10]]
-        run_stmt = select(_R.run_id, *_TABLE_COLUMNS[10:])
+        run_columns = (_R.run_id, *_TABLE_COLUMNS[10:])
+        run_stmt = select(*run_columns)
         for values, column in ((q.run_ids, _R.run_id), (q.statuses, _R.status),
                                (q.workflows, _R.workflow)):
             if values is not None:
@@ -241,7 +242,7 @@ class SQLReads:
             rows = tuples(conn, stmt)
             ids = list(set(map(itemgetter(1), rows)))
             if len(ids) <= _BATCH:  # few runs: those alone
-                run_stmt = select(_R.run_id, *_TABLE_COLUMNS[10:]).where(_R.run_id.in_(ids))
+                run_stmt = select(*run_columns).where(_R.run_id.in_(ids))
             return rows, tuples(conn, run_stmt), True
 
     def table_page(self, query: CheckpointQuery | None, limit: int, offset: int = 0

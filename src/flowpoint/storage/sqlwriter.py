@@ -168,22 +168,6 @@ class Writer:
                 self._ready = None  # SQLAlchemy used the connection: check it before reuse
             self._committed()
 
-    def _existing(self, cur: Any, hashes: list[str]) -> dict[str, str]:
-        """The stored data of those blobs that are stored already; on PostgreSQL also locks them
-        against garbage collection."""
-        found: dict[str, str] = {}
-        for start in range(0, len(hashes), _BATCH):
-            batch = hashes[start : start + _BATCH]
-            if self._sqlite:
-                marks = ",".join("?" * len(batch))
-                cur.execute(f"SELECT hash, data FROM flowpoint_blobs WHERE hash IN ({marks})",
-                            batch)
-            else:
-                cur.execute("SELECT hash, data FROM flowpoint_blobs WHERE hash = ANY(%(hashes)s) "
-                            "FOR KEY SHARE", {"hashes": batch})
-            found.update(cur.fetchall())
-        return found
-
     def _present(self, cur: Any, hashes: list[str]) -> set[str]:
         """Which of these blobs are stored (their data is not read); on PostgreSQL also locks
         them against garbage collection."""
@@ -198,6 +182,11 @@ class Writer:
                             "FOR KEY SHARE", {"hashes": batch})
             found.update(h for (h,) in cur.fetchall())
         return found
+
+    def _check_refs(self, cur: Any, refs: frozenset[str]) -> None:
+        """MissingBlobs if any of the blobs ``refs`` names is no longer stored."""
+        if len(self._present(cur, list(refs))) < len(refs):
+            raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
 
     @contextmanager
     def _raw(self, autocommit: bool = False) -> Iterator[Any]:
@@ -279,8 +268,8 @@ class Writer:
             self._single(stmt.sql, stmt.params(row))
             return
         with self._raw() as cur:
-            if refs and len(self._present(cur, list(refs))) < len(refs):
-                raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
+            if refs:
+                self._check_refs(cur, refs)
             if blobs:
                 cur.executemany(SQLITE_UPSERT_BLOB, [(h, d.decode(), len(d))
                                                       for h, d in blobs.items()])
@@ -310,8 +299,8 @@ class Writer:
         stmt = self._prepared["checkpoint"]
         beat = self._prepared["heartbeat"]
         with self._raw() as cur:
-            if refs and len(self._present(cur, list(refs))) < len(refs):
-                raise MissingBlobs(f"some of {len(refs)} referenced blobs are no longer stored")
+            if refs:
+                self._check_refs(cur, refs)
             if blob_rows:
                 cur.executemany(SQLITE_UPSERT_BLOB, blob_rows)
             cur.executemany(stmt.sql, [stmt.params(item[1]) for item in items])
