@@ -98,7 +98,10 @@ def test_rows_without_run_and_odd_seqs_give_the_frame_table_rows_gives(sqlite_ur
         raw_execute(sqlite_url, "UPDATE flowpoint_checkpoints SET seq = 2.5 "
                     f"WHERE run_id = '{ids[4]}' AND seq = 2")
         assert _same_frames(store, queries[:1]) == {False}
-        assert (checkpoints_frame(store, CheckpointQuery())["seq"] == -1).sum() == 1  # 'x'
+        assert (checkpoints_frame(store, CheckpointQuery())["seq"] == -1).sum() == 2  # 'x', 2.5
+        one = CheckpointQuery(run_ids=[ids[4]])
+        assert sorted(checkpoints_frame(store, one)["seq"]) == sorted(
+            r.seq for r in store.list_checkpoints(one)) == [-1, 0, 1, 3]  # as records read them
         raw_execute(sqlite_url, "UPDATE flowpoint_checkpoints SET seq = 2 WHERE seq = 2.5",
                     "UPDATE flowpoint_checkpoints SET seq = 1 WHERE seq = 'x'",
                     "UPDATE flowpoint_checkpoints SET seq = -9223372036854775808 "

@@ -26,8 +26,8 @@ def _seqs(pd: Any, values: Any) -> Any:
         ints = values.astype("int64")
         return ints.where((ints > -(2**53)) & (ints < 2**53), -1)
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    finite = numbers.where(numbers.abs() < 2**53)
-    return finite.fillna(-1).astype("int64")
+    whole = numbers.where((numbers.abs() < 2**53) & (numbers == numbers.round()))
+    return whole.fillna(-1).astype("int64")  # 2.5 reads as -1, as records read it
 
 
 def _numbers(pd: Any, values: Any) -> Any:
