@@ -7,6 +7,7 @@ tables print instead of a number.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
 from .chains import CHAIN_STEPS, FAN_ITEMS, ITEM, item
@@ -21,8 +22,9 @@ def _import_error(what: str, exc: BaseException) -> Unavailable:
 
 
 # --- llama-index-workflows ----------------------------------------------------------------------
-def llama_chain() -> Any:
-    """An instance of a 10-step llama-index-workflows chain, like benchmarks.chains.ChainFlow."""
+def llama_chain(write: Callable[[], None] | None = None) -> Any:
+    """An instance of a 10-step llama-index-workflows chain, like benchmarks.chains.ChainFlow
+    (``write``: called in each step before it returns, as benchmarks.chains.writing_chain)."""
     try:
         from workflows import Workflow, step
         from workflows.events import Event, StartEvent, StopEvent
@@ -34,8 +36,13 @@ def llama_chain() -> Any:
     kinds.append(StopEvent)
 
     def make(name: str, accepts: type, emits: type) -> Any:
-        async def chain_step(self: Any, ev: Any) -> Any:
-            return emits()
+        if write is None:
+            async def chain_step(self: Any, ev: Any) -> Any:
+                return emits()
+        else:
+            async def chain_step(self: Any, ev: Any) -> Any:
+                write()
+                return emits()
 
         chain_step.__annotations__ = {"ev": accepts, "return": emits}
         chain_step.__name__, chain_step.__qualname__ = name, f"LlamaChainFlow.{name}"
