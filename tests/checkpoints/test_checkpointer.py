@@ -197,6 +197,22 @@ async def test_enable_and_disable_checkpoints(ckptr):
         ckptr.disable_checkpoint(step="nope")
 
 
+async def test_disabled_steps_as_llamaindex_takes_them(tmp_path):
+    ckptr = WorkflowCheckpointer(JokeFlow(), store=f"sqlite:///{tmp_path / 'c.db'}",
+                                 disabled_steps=["generate_joke"])
+    assert ckptr.enabled_checkpoints == {"critique_joke"}
+    h = ckptr.run(topic="x")
+    await h
+    assert [c.last_completed_step for c in ckptr.checkpoints[h.run_id]] == ["critique_joke"]
+    both = WorkflowCheckpointer(JokeFlow(), store="memory", checkpoint_steps=["critique_joke"],
+                                disabled_steps=["critique_joke"])
+    assert both.enabled_checkpoints == set()
+    with pytest.raises(StepNotInWorkflow, match="no step 'nope'"):
+        WorkflowCheckpointer(JokeFlow(), store="memory", disabled_steps=["nope"])
+    with pytest.raises(TypeError, match=r"disabled_steps=\['generate_joke'\]"):
+        WorkflowCheckpointer(JokeFlow(), store="memory", disabled_steps="generate_joke")
+
+
 async def test_explicit_checkpoint_metadata_even_when_step_disabled(tmp_path):
     class Labelled(Workflow):
         @step

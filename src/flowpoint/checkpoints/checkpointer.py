@@ -41,20 +41,29 @@ class WorkflowCheckpointer(CheckpointReader):
     or a store object. ``serializer``: ``"json"`` (safe default) or ``"pickle"`` (trusted only).
     ``durability``: ``"process"`` (default; a checkpoint survives a crash of the process) or
     ``"power"`` (fsynced before the step's output is dispatched; survives an OS crash or power
-    loss).
+    loss). ``checkpoint_steps``: the steps that take checkpoints (default: all);
+    ``disabled_steps``: steps left out of those, as LlamaIndex's checkpointer takes them.
     """
 
     def __init__(self, workflow: Workflow | Any, store: str | CheckpointStore | None = None,
                  serializer: str = "json", checkpoint_steps: Iterable[str] | None = None,
-                 durability: str | None = None, checkpoint_serializer: Any = None) -> None:
+                 durability: str | None = None, checkpoint_serializer: Any = None,
+                 disabled_steps: Iterable[str] = ()) -> None:
         if checkpoint_serializer is not None:  # LlamaIndex's spelling: a serializer instance
             serializer = "pickle" if isinstance(checkpoint_serializer, PickleSerializer) else "json"
         self._driver = driver_for(workflow)
         self._decode = None if self._driver.native else self._driver.decode_event
         self._workflow = workflow
         steps = set(self._driver.steps())
+        for name, given in (("checkpoint_steps", checkpoint_steps),
+                            ("disabled_steps", disabled_steps)):
+            if isinstance(given, str):
+                raise TypeError(f"{name} takes a list of step names, not the string "
+                                f"{given!r}: write {name}=[{given!r}]")
         self._enabled = set(checkpoint_steps) if checkpoint_steps is not None else steps
-        self._check_steps(self._enabled)
+        disabled = set(disabled_steps)  # LlamaIndex's spelling: the steps to leave out
+        self._check_steps(self._enabled | disabled)
+        self._enabled -= disabled
         self.codec = get_codec(serializer)
         self._handlers: dict[str, WorkflowHandler] = {}
         self._listeners: list[Callable[[str, str, Any], None]] = []

@@ -140,6 +140,17 @@ async def test_disabled_steps_take_no_checkpoint():
             if not c.is_start] == ["critique_joke"]
 
 
+async def test_disabled_steps_leave_a_2x_step_out():
+    ckptr = WorkflowCheckpointer(workflow=JokeFlow(), store="memory",
+                                 disabled_steps=["generate_joke"])
+    handler = ckptr.run(topic="t")
+    await handler
+    assert [c.last_completed_step for c in ckptr.checkpoints[handler.run_id]] == [
+        "critique_joke"]
+    with pytest.raises(StepNotInWorkflow, match="JokeFlow has no step 'nope'"):
+        WorkflowCheckpointer(workflow=JokeFlow(), store="memory", disabled_steps=["nope"])
+
+
 def test_the_driver_is_chosen_by_the_workflow_class():
     ckptr = WorkflowCheckpointer(workflow=JokeFlow(), store="memory")
     assert isinstance(ckptr._driver, LlamaIndexDriver)
