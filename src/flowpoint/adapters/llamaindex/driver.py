@@ -111,7 +111,8 @@ class LlamaIndexDriver:
         except BaseException:
             runtime.unwatch(run_id)
             raise
-        if republish is not None:
+        if republish is not None:  # the prompt is open again: the run waits, as when first asked
+            recorder.on_status(None, "waiting")
             adapter = basic_runtime_of(runtime).get_external_adapter(run_id)
             asyncio.get_running_loop().create_task(
                 adapter.send_event(TickPublishEvent(event=republish)))
