@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -151,7 +152,7 @@ class WorkflowCheckpointer(CheckpointReader):
         self._check_same_workflow(ckpt)
         if not self._driver.native:
             self._no_breakpoints(pause_before)
-            return self._resume_driven(ckpt, output_event, state, kwargs)
+            return self._resume_driven(ckpt, output_event, state, kwargs, ctx)
         ctx, requeue, first, edited = self._restore(ckpt, output_event, state, kwargs, ctx=ctx)
         first_seq = 0 if isinstance(first, StartEvent) else ckpt.seq + 1
         return self._launch(first, ctx=ctx, requeue=requeue, origin=ckpt, edited=edited,
@@ -232,16 +233,23 @@ class WorkflowCheckpointer(CheckpointReader):
                               f"and resume with run_from(checkpoint)")
 
     def _resume_driven(self, ckpt: Checkpoint, output_event: Any, state: dict[str, Any] | None,
-                       kwargs: dict[str, Any]) -> Any:
-        """run_from through a runtime adapter's driver (``state=`` edits ``ctx.store``)."""
+                       kwargs: dict[str, Any], ctx: Any = None) -> Any:
+        """run_from through a runtime adapter's driver (``state=`` edits ``ctx.store``; a
+        ``ctx`` given is passed on only if set, for drivers that take one)."""
         if ckpt.last_completed_step is not None and \
                 ckpt.last_completed_step not in self._driver.steps():
             raise StepNotInWorkflow(
                 f"checkpoint {ckpt.id_[:8]} was taken after step {ckpt.last_completed_step!r}, "
                 f"which {self._driver.name} does not have (its steps: "
                 f"{sorted(self._driver.steps())})")
+        given = {} if ctx is None else {"ctx": ctx}
+        if given and "ctx" not in inspect.signature(self._driver.resume).parameters:
+            raise InvalidEdit(f"run_from(ctx=...) is not available for {self._driver.name} (a "
+                              f"{type(self._workflow).__module__} workflow); the run keeps its "
+                              f"state in its own runtime, so resume without ctx=")
         plan = self._driver.resume(ckpt, output_event=output_event, state=state, kwargs=kwargs,
-                                   codec=codec_for(ckpt.serializer, self.codec, ckpt.id_))
+                                   codec=codec_for(ckpt.serializer, self.codec, ckpt.id_),
+                                   **given)
         return self._launch_driven(plan.launch, origin=ckpt, edited=plan.edited,
                                    first_seq=plan.first_seq, run_id=plan.run_id)
 

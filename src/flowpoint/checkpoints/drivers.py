@@ -70,7 +70,8 @@ class Driver(Protocol):
     def resume(self, ckpt: Checkpoint, *, output_event: Any, state: dict[str, Any] | None,
                kwargs: dict[str, Any], codec: JsonCodec) -> Resume:
         """Validate a resume from ``ckpt`` (edits included) and return the plan; raise a
-        ``FlowpointError`` saying what is wrong before anything runs."""
+        ``FlowpointError`` saying what is wrong before anything runs. A driver that takes a
+        user's context also accepts ``ctx=`` (given only when the user passed one)."""
 
     def encode_event(self, event: Any) -> Any:
         """An event as JSON-able data, ``{"__event__": type key, "data": fields}``."""

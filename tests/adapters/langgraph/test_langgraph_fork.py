@@ -49,6 +49,16 @@ async def test_run_from_forks_with_the_edited_writes(saver):
     assert lanes == {"t1": None, fork.run_id: joke.id_}
 
 
+async def test_run_from_with_a_context_is_refused_before_anything_runs(saver):
+    graph = joke_builder().compile(checkpointer=saver)
+    _thread(graph, "t1", topic="x")
+    ckptr = WorkflowCheckpointer(workflow=graph)
+    joke = ckptr.filter_checkpoints(run_id="t1", last_completed_step="write_joke")[0]
+    with pytest.raises(InvalidEdit, match=r"run_from\(ctx=\.\.\.\) is not available"):
+        ckptr.run_from(joke, ctx=object())
+    assert list(ckptr.runs) == ["t1"]
+
+
 async def test_run_from_without_edit_replays_the_following_nodes(saver):
     graph = joke_builder().compile(checkpointer=saver)
     _thread(graph, "t1", topic="x")

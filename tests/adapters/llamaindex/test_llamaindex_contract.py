@@ -71,6 +71,14 @@ def test_decorator_hooks_and_the_snapshot_format_exist_as_used():
         assert callable(getattr(JokeFlow, name, None)), f"Workflow.{name} is gone"
 
 
+def test_a_context_holds_its_pre_run_state_in_the_face_a_run_starts_from():
+    from workflows.context.pre_context import PreContext
+
+    assert isinstance(Context(JokeFlow())._face, PreContext)  # what run_from(ctx=) replaces
+    run = inspect.getsource(Context._workflow_run)
+    assert "isinstance(self._face, PreContext)" in run and "pre = self._face" in run
+
+
 async def test_the_watch_reaches_the_control_loop_state_during_a_run(monkeypatch):
     seen: list[bool] = []
     original = RunWatch.snapshot

@@ -154,3 +154,33 @@ async def test_concurrent_runs_of_one_checkpointer_keep_their_own_checkpoints(fl
         assert [c.last_completed_step for c in cks] == ["draft", "review", "publish"]
         assert {c.user_state["topic"] for c in cks} == {t}
         assert ckptr.get_run(h.run_id).status == "completed"
+
+
+async def test_run_from_loads_the_checkpoint_into_a_given_context(flow):
+    runtime, _, Pipeline, _, _ = flow
+    wf = RUNTIMES[runtime][0]
+    ckptr = WorkflowCheckpointer(workflow=Pipeline(), store="memory")
+    handler = ckptr.run(topic="tea")
+    await handler
+    draft, *_ = ckptr.checkpoints[handler.run_id]
+    ctx = wf.Context(ckptr.workflow)
+    resumed = ckptr.run_from(checkpoint=draft, ctx=ctx, output_event={"words": 5})
+    assert await resumed == "ok:about tea:5|tea"
+    assert resumed.ctx is ctx  # the new run ran on it: its store is the checkpoint's, continued
+    assert (await ctx.store.get("topic"), await ctx.store.get("reviews")) == ("tea", 1)
+    assert [c.last_completed_step for c in ckptr.checkpoints[resumed.run_id]] == [
+        "review", "publish"]
+    again = ckptr.run_from(ckptr.start_checkpoint(handler.run_id), ctx=ctx, topic="jam")
+    assert await again == "ok:about jam:2|jam"  # a start checkpoint: a fresh state in ctx
+    assert (again.ctx is ctx, await ctx.store.get("reviews")) == (True, 1)
+
+
+async def test_a_context_that_is_not_a_2x_context_is_refused_before_anything_runs():
+    Pipeline, *_ = make_flow(workflows, li_events)
+    ckptr = WorkflowCheckpointer(workflow=Pipeline(), store="memory")
+    handler = ckptr.run(topic="tea")
+    await handler
+    draft = ckptr.checkpoints[handler.run_id][0]
+    with pytest.raises(InvalidEdit, match="workflows.Context"):
+        ckptr.run_from(draft, ctx=flowpoint.Context(make_flow(flowpoint, flowpoint)[0]()))
+    assert len(ckptr.runs) == 1

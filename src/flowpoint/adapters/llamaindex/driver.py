@@ -119,8 +119,9 @@ class LlamaIndexDriver:
         return RunHandler(inner, run_id, recorder, lambda: runtime.unwatch(run_id))
 
     def resume(self, ckpt: Any, *, output_event: Any, state: dict[str, Any] | None,
-               kwargs: dict[str, Any], codec: Any) -> Resume:
+               kwargs: dict[str, Any], codec: Any, ctx: Any = None) -> Resume:
         short = ckpt.id_[:8]
+        _check_given_context(ctx)
         registry = self.registry(refresh=True)
         original = ckpt.output_event
         if isinstance(original, UnknownEvent):
@@ -128,7 +129,7 @@ class LlamaIndexDriver:
                                    f"type {original.type_key!r}, which cannot be loaded "
                                    f"({original.reason})")
         if ckpt.is_start:
-            return self._restart(ckpt, original, output_event, state, kwargs, registry)
+            return self._restart(ckpt, original, output_event, state, kwargs, registry, ctx)
         if kwargs:
             raise InvalidEdit(f"keyword arguments {sorted(kwargs)} can only change the StartEvent "
                               f"of a start checkpoint (seq 0); pass output_event=... to edit the "
@@ -163,7 +164,7 @@ class LlamaIndexDriver:
         model, state_edit = self._state(raw.get("store"), state, registry, short)
         if state_edit is not None:
             edited["state"] = state_edit
-        ctx = self._rebuild(context, model, registry, short)
+        ctx = _load_into(ctx, self._rebuild(context, model, registry, short))
         pending = registry.decode_event(raw.get("pending_input"))
         if isinstance(pending, UnknownEvent):
             raise UnknownEventType(f"cannot resume from checkpoint {short}: its pending prompt "
@@ -177,7 +178,7 @@ class LlamaIndexDriver:
         return Resume(launch, ckpt.seq + 1, edited or None)
 
     def _restart(self, ckpt: Any, original: Any, output_event: Any, state: Any,
-                 kwargs: dict[str, Any], registry: TypeRegistry) -> Resume:
+                 kwargs: dict[str, Any], registry: TypeRegistry, ctx: Any = None) -> Resume:
         """A start checkpoint: a fresh run, with the StartEvent's fields edited if asked."""
         if state:
             raise InvalidEdit(f"checkpoint {ckpt.id_[:8]} is a start checkpoint: ctx.store is "
@@ -192,8 +193,10 @@ class LlamaIndexDriver:
                                        "changes": changes(original, first,
                                                           registry.encode_event)}}
 
+        fresh = None if ctx is None else _load_into(ctx, Context(self.workflow))
+
         def launch(run_id: str, recorder: Any) -> RunHandler:
-            return self._launch(run_id, recorder, registry, first=first)
+            return self._launch(run_id, recorder, registry, first=first, ctx=fresh)
 
         return Resume(launch, 0, edited)
 
@@ -243,6 +246,27 @@ class LlamaIndexDriver:
             raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: the runtime "
                                     f"cannot load its snapshot ({type(exc).__name__}: {exc})"
                                     ) from None
+
+
+def _check_given_context(ctx: Any) -> None:
+    """A ``ctx=`` given to run_from must be a 2.x Context that is not running."""
+    if ctx is None:
+        return
+    if not isinstance(ctx, Context):
+        raise InvalidEdit(f"ctx must be a workflows.Context of the workflow, got "
+                          f"{type(ctx).__name__}")
+    if ctx.is_running:
+        raise InvalidEdit("ctx is running a workflow; pass a Context that is not running (or "
+                          "none: the new run then gets its own, as handler.ctx)")
+
+
+def _load_into(given: Any, loaded: Any) -> Any:
+    """``given`` (the user's Context) made to hold ``loaded``'s pre-run state, as 2.x itself
+    does when a context runs again; ``loaded`` if none was given."""
+    if given is None:
+        return loaded
+    given._face = loaded._face
+    return given
 
 
 def _without_event(context: dict[str, Any], index: Any) -> bool:
