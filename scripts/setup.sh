@@ -38,6 +38,7 @@ need_apt=()
 if [ "$mode" != "--lab" ]; then
     [ -x /usr/bin/chromium ] || need_apt+=(chromium)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+    [ -x /usr/bin/strace ] || need_apt+=(strace)  # the tests count fsyncs with it
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
