@@ -39,9 +39,10 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
     a URL, a path to a .db/.sqlite file, or a store object (returned as is).
 
     ``durability``: "process" (default: a committed checkpoint survives a process crash) or
-    "power" (also an OS crash or power loss: fsync before each output is dispatched).
+    "power" (also an OS crash or power loss: fsync before each output is dispatched); a URL
+    may carry it as ``?durability=power``.
     """
-    level = check_durability(durability or "process")
+    level = check_durability("process" if durability is None else durability)
     if spec is None:
         spec = os.environ.get(STORE_ENV) or DEFAULT_STORE
     if isinstance(spec, os.PathLike):
@@ -54,7 +55,7 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
                                  "in this process); use a SQLite file or PostgreSQL")
             return MemoryStore()
         if "://" in text:
-            return SQLStore(text, durability=level)
+            return SQLStore(text, durability=durability)  # or the URL's ?durability=
         scheme = _SCHEME.match(text)
         if scheme:
             raise StoreError(
@@ -64,7 +65,8 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
                 "postgresql+psycopg://user:password@host/dbname, or a path ending in .db or .sqlite"
             )
         if text.lower().endswith(_FILE_SUFFIXES):
-            return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}", durability=level)
+            return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}",
+                            durability=level)
         raise StoreError(
             f"cannot open a store from {mask_url(text)!r}; give 'memory', a URL "
             "(sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/dbname), "

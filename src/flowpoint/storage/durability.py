@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import URL, Engine, event
 
 from ..errors import StoreError
 
@@ -24,6 +24,24 @@ def check_durability(level: Any) -> str:
         raise StoreError(f"unknown durability {level!r}; use 'process' (survives a process "
                          f"crash, the default) or 'power' (also an OS crash or power loss)")
     return str(level)
+
+
+def url_durability(url: URL, given: str | None) -> tuple[URL, str]:
+    """The URL without its ``durability`` option and the store's level: the option
+    (``?durability=power``, so ``$FLOWPOINT_STORE`` and ``--store`` can carry it), else
+    ``given``, else "process". A bad value, or an option and ``given`` disagreeing, is a
+    StoreError: a level asked for is never silently dropped."""
+    option = url.query.get("durability")
+    if option is None:
+        return url, check_durability("process" if given is None else given)
+    if not isinstance(option, str):
+        raise StoreError(f"the store URL gives durability more than once ({list(option)!r}); "
+                         "give it once: 'process' or 'power'")
+    level = check_durability(option)
+    if given is not None and check_durability(given) != level:
+        raise StoreError(f"the store URL asks for durability={level!r} but durability="
+                         f"{given!r} was given too; give one of them")
+    return url.difference_update_query(["durability"]), level
 
 
 def _sqlite_full(dbapi_conn: Any, _record: Any) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import CheckpointNotFound, StoreError
 from .contentstore import reachable
-from .durability import apply_durability, check_durability
+from .durability import apply_durability, url_durability
 from .records import LIVE_STATUSES, UNFINISHED_STATUSES, CheckpointRecord, RunRecord
 from .rows import checkpoint_row, loads, run_row, run_updates
 from .sharedcommit import PendingCommit, SharedCommits
@@ -44,16 +44,15 @@ class SQLStore(SQLReads):
     _beats: dict[str, float]  # run id -> heartbeat_at last written by this store
 
     def __init__(self, url: str, read_only: bool | None = None,
-                 durability: str = "process") -> None:
+                 durability: str | None = None) -> None:
         """Open (creating or migrating if needed) the store at ``url``.
 
         ``read_only``: True opens without ever writing; None (default) does so only when the
         SQLite file cannot be written (a read-only filesystem or file), with a warning saying so.
         ``durability``: "process" (default) or "power" (fsync before returning from each write;
-        see flowpoint.storage.durability).
+        see flowpoint.storage.durability), here or as the URL's ``?durability=`` option.
         """
-        self.durability = check_durability(durability)
-        self._url = parse_url(url)
+        self._url, self.durability = url_durability(parse_url(url), durability)
         self.url = self._url.render_as_string(hide_password=True)
         self._is_sqlite = self._url.get_backend_name() == "sqlite"
         path = self._url.database or ""
