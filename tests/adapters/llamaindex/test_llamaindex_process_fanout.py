@@ -1,13 +1,18 @@
 """A new process resumes a 2.x fan-out mid-way and a run blocked in ``wait_for_event`` from the
 SQLite store: each item is processed exactly once across the two runs, and the waiter's prompt
-is asked again and answered there."""
+is asked again and answered there; a fan-out whose process was killed resumes the same way."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 
-from li_flows import FanFlow, WaitingFlow
-from test_llamaindex_process import run_child
+from li_flows import PROCESSED, FanFlow, WaitingFlow
+from test_llamaindex_process import HERE, run_child
 from workflows.events import InputRequiredEvent
 
 from flowpoint import WorkflowCheckpointer
@@ -92,3 +97,41 @@ async def test_a_new_process_asks_a_waiters_prompt_again_and_completes(tmp_path)
     """)
     assert out == {"result": "7:child", "ran": ["confirm"], "statuses": ["waiting"],
                    "end": "completed"}
+
+
+async def test_a_killed_process_leaves_its_fan_out_resumable_from_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path}/killed.db"
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import asyncio, sys
+        sys.path.insert(0, {str(HERE)!r})
+        from li_flows import SLOW_ONCE, FanFlow
+        from flowpoint import WorkflowCheckpointer
+
+        SLOW_ONCE.add(5)  # item 5 never completes in this process
+
+        async def main():
+            ckptr = WorkflowCheckpointer(workflow=FanFlow(timeout=300), store={url!r})
+            handler = ckptr.run(count={COUNT})
+            while len({{c.input_event.n for c in ckptr.checkpoints.get(handler.run_id, [])
+                        if c.last_completed_step == "work"}}) < {COUNT - 1}:
+                await asyncio.sleep(0.01)  # every item but 5 is done
+            print("ready", flush=True)
+            await asyncio.sleep(300)
+
+        asyncio.run(main())
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    ckptr = WorkflowCheckpointer(workflow=FanFlow(timeout=30), store=url)
+    (run_id, run), = ckptr.runs.items()
+    assert run.status == "interrupted"
+    last = ckptr.last_checkpoint(run_id)
+    done = {c.input_event.n for c in ckptr.checkpoints[run_id] if c.last_completed_step == "work"}
+    assert done == set(range(COUNT)) - {5} and last.ctx_state["in_progress"]["work"] == [
+        {"__event__": "li_flows.Item", "data": {"n": 5}}]
+    PROCESSED.clear()
+    assert await asyncio.wait_for(ckptr.run_from(last), 30) == [n * n for n in range(COUNT)]
+    assert PROCESSED == {n: 1 for n in set(range(COUNT)) - done}
