@@ -127,3 +127,35 @@ class DerivedFlow(BaseSteps):
 def reset() -> None:
     CALLS.clear()
     FLAKY.clear()
+
+
+class Memo(BaseModel):
+    """A plain pydantic model (not an event) kept as a value in a DictState ctx.store."""
+
+    text: str
+    when: dt.datetime | None = None
+
+
+class Kept(Event):
+    pass
+
+
+class MemoFlow(Workflow):
+    """Puts pydantic values (alone and nested) and, if asked, a datetime into a DictState."""
+
+    @step
+    async def put(self, ctx: Context, ev: StartEvent) -> Kept:
+        CALLS.append("put")
+        await ctx.store.set("memo", Memo(text="m", when=dt.datetime(2024, 1, 1)))
+        await ctx.store.set("nested", {"memos": [Memo(text="n")], "count": 1})
+        if ev.get("with_datetime"):
+            await ctx.store.set("when", dt.datetime(2024, 1, 2))
+        return Kept()
+
+    @step
+    async def show(self, ctx: Context, ev: Kept) -> StopEvent:
+        CALLS.append("show")
+        memo, nested = await ctx.store.get("memo"), await ctx.store.get("nested")
+        return StopEvent(result={"memo": [type(memo).__name__, memo.text, str(memo.when)],
+                                 "nested": [type(m).__name__ for m in nested["memos"]],
+                                 "when": repr(await ctx.store.get("when", default=None))})

@@ -23,6 +23,7 @@ from ...errors import (
     CorruptCheckpoint,
     FlowpointError,
     InvalidEdit,
+    SerializationError,
     UnknownEventType,
     UnsupportedWorkflow,
 )
@@ -218,8 +219,17 @@ class LlamaIndexDriver:
                short: str) -> tuple[Any, dict[str, Any] | None]:
         """The ``ctx.store`` state model to resume with, and the record of the edit (or None)."""
         try:
-            model = state_model(stored, registry)
+            try:
+                model = state_model(stored, registry)
+            except ValueError as exc:  # a pydantic value of a class that is not an event's
+                if "allowed types" not in str(exc) or not registry.with_models():
+                    raise
+                model = state_model(stored, registry)
         except Exception as exc:
+            if "allowed types" in str(exc):
+                raise UnknownEventType(f"cannot resume from checkpoint {short}: its ctx.store "
+                                       f"holds a value of a class that is not loaded ({exc})"
+                                       ) from None
             raise CorruptCheckpoint(f"cannot resume from checkpoint {short}: its ctx.store state "
                                     f"does not fit {registry.state_type.__name__} ({exc})") from None
         if edit is None:
@@ -235,7 +245,15 @@ class LlamaIndexDriver:
                  short: str) -> Any:
         """A context ready to run: the stored snapshot with ``model`` as its state."""
         ser = registry.serializer
-        payload = {**context, "state": InMemoryStateStore(model).to_dict(ser)}
+        try:
+            state = InMemoryStateStore(model).to_dict(ser)
+        except ValueError as exc:  # a value flowpoint stores but the runtime's JSON does not
+            raise SerializationError(
+                f"cannot resume from checkpoint {short}: llama-index-workflows cannot load its "
+                f"ctx.store into a run ({exc}); give such a value as plain JSON data with "
+                f"state={{key: ...}} (a datetime as an ISO string), or keep it in a typed "
+                f"state") from None
+        payload = {**context, "state": state}
         try:
             with ser.validation_context():
                 return Context.from_dict(self.workflow, payload, serializer=ser)

@@ -20,7 +20,7 @@ def edit_state(model: BaseModel, edit: dict[str, Any], registry: TypeRegistry
     validated by its own model class.
     """
     if isinstance(model, DictState):
-        values, record = apply_state_edit(dict(model._data), edit)
+        values, record = apply_state_edit(dict(model._data), _models_read(edit, registry))
         return type(model)(**values), record
     cls = type(model)
     unknown = sorted(set(edit) - set(cls.model_fields))
@@ -32,3 +32,23 @@ def edit_state(model: BaseModel, edit: dict[str, Any], registry: TypeRegistry
         return cls.model_validate(fields), record
     except ValidationError as exc:
         raise InvalidEdit(f"edited state is not a valid {cls.__name__}: {exc}") from None
+
+
+def _models_read(edit: dict[str, Any], registry: TypeRegistry) -> dict[str, Any]:
+    """New DictState values with pydantic values given in their stored form (``{"__is_pydantic":
+    true, "value": ..., "qualified_name": ...}``, as the state shows them) read back as models,
+    through loaded classes only."""
+    def read() -> dict[str, Any]:
+        ser = registry.serializer
+        return {k: ser.deserialize_value(v) if isinstance(v, (dict, list)) else v
+                for k, v in edit.items()}
+
+    try:
+        try:
+            return read()
+        except ValueError as exc:
+            if "allowed types" not in str(exc) or not registry.with_models():
+                raise
+            return read()
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise InvalidEdit(f"edited state holds a value that cannot be read: {exc}") from None

@@ -2,7 +2,8 @@
 
 Stored events and ticks carry qualified class names. They are resolved only through a registry
 built from classes already loaded in this process — the workflow's step signatures and state type
-first, then every loaded ``workflows.events.Event`` subclass — never by importing a stored name.
+first, then every loaded ``workflows.events.Event`` subclass, and for pydantic values a DictState
+holds, every other loaded pydantic model — never by importing a stored name.
 """
 
 from __future__ import annotations
@@ -23,14 +24,26 @@ def type_key(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _loaded_events() -> list[type]:
-    out: list[type] = []
-    todo = [Event]
+def _loaded_subclasses(base: type) -> list[type]:
+    """``base`` and every subclass of it loaded in this process (nothing is imported)."""
+    out: dict[type, None] = {}
+    todo = [base]
     while todo:
         cls = todo.pop()
-        out.append(cls)
-        todo.extend(cls.__subclasses__())
-    return out
+        if cls not in out:
+            out[cls] = None
+            todo.extend(cls.__subclasses__())
+    return list(out)
+
+
+def _loaded_events() -> list[type]:
+    return _loaded_subclasses(Event)
+
+
+def _loaded_models() -> list[type]:
+    """Loaded pydantic models that are not events: values a DictState ``ctx.store`` holds
+    are stored with their class's name and read back through these."""
+    return [c for c in _loaded_subclasses(BaseModel) if not issubclass(c, Event)]
 
 
 def _signature_types(workflow: Any) -> list[type]:
@@ -77,10 +90,21 @@ class TypeRegistry:
         self.classes: dict[str, type] = {
             n: c for c in allowed for n in (type_key(c), f"{c.__module__}.{c.__name__}")}
         self.serializer = JsonSerializer(allowed_types=allowed)
+        self._with_models = False
         #: the encoded data of the state model last read: a store write makes a new model.
         self.state_cache = StoreCache()
         self._default_state: BaseModel | None = None
         self._known: dict[type, tuple[str, tuple[str, ...]]] = {}  # class: stored name, fields
+
+    def with_models(self) -> bool:
+        """Let the serializer also resolve every other loaded pydantic model (values a DictState
+        holds); events are still looked up as before. False if it did already."""
+        if self._with_models:
+            return False
+        self._with_models = True
+        allowed = _no_clash([*_loaded_models(), *dict.fromkeys(self.classes.values())])
+        self.serializer = JsonSerializer(allowed_types=allowed)
+        return True
 
     def default_state(self) -> BaseModel:
         """The state a run's ``ctx.store`` holds before its first write (made once)."""
