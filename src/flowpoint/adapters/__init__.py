@@ -14,7 +14,10 @@ __all__ = ["class_path_names", "register_driver"]
 
 
 def _is_llamaindex_workflow(obj: Any) -> bool:
-    return "workflows.workflow.Workflow" in class_path_names(obj)
+    # any ``Workflow`` of the ``workflows`` package, wherever a release keeps it: the adapter
+    # then checks the installed version (and refuses an unsupported one by name)
+    return any(c.__name__ == "Workflow" and c.__module__.partition(".")[0] == "workflows"
+               for c in type(obj).__mro__)
 
 
 def _llamaindex_driver(obj: Any) -> Any:

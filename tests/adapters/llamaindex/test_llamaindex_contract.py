@@ -69,6 +69,9 @@ def test_decorator_hooks_and_the_snapshot_format_exist_as_used():
     for name in ("_switch_runtime", "_get_steps", "_step_configs", "_validate",
                  "_get_start_event_instance"):
         assert callable(getattr(JokeFlow, name, None)), f"Workflow.{name} is gone"
+    assert isinstance(JokeFlow()._runtime_locked, bool), "Workflow._runtime_locked is gone"
+    runtime = BasicRuntime()
+    assert BaseRuntimeDecorator(runtime)._decorated is runtime  # what basic_runtime_of walks
 
 
 def test_a_context_holds_its_pre_run_state_in_the_face_a_run_starts_from():

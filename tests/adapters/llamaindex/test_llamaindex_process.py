@@ -155,3 +155,27 @@ def test_an_unsupported_version_is_refused_before_anything_runs(tmp_path, versio
     assert f"llama-index-workflows {version} is installed" in out["message"]
     assert ">=2.26,<3" in out["message"]
     assert out["ran"] == [] and not store.exists()
+
+
+def test_a_release_that_moved_the_workflow_class_is_refused_by_version(tmp_path):
+    dist = tmp_path / "fake" / "llama_index_workflows-3.0.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: llama-index-workflows\nVersion: 3.0.0\n")
+    out = run_child("""
+        from flowpoint import UnsupportedVersion, WorkflowCheckpointer
+
+        Workflow = type("Workflow", (), {"__module__": "workflows.core"})  # as if moved in 3.x
+
+        class MyFlow(Workflow):
+            pass
+
+        try:
+            WorkflowCheckpointer(workflow=MyFlow(), store="memory")
+            message = ""
+        except UnsupportedVersion as exc:
+            message = str(exc)
+        print(json.dumps({"message": message}))
+    """, env={"PYTHONPATH": f"{tmp_path / 'fake'}{os.pathsep}{os.environ['PYTHONPATH']}"})
+    assert "llama-index-workflows 3.0.0 is installed" in out["message"]
+    assert ">=2.26,<3" in out["message"]
