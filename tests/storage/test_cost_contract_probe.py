@@ -127,31 +127,35 @@ FSYNCS = textwrap.dedent("""
     from flowpoint import WorkflowCheckpointer
     from flowpoint.demo import JokeFlow
 
-    async def main(path, level, runs, topics):
-        ckptr = WorkflowCheckpointer(JokeFlow(timeout=None), store=path,
-                                     durability=None if level == "-" else level)
+    async def main(path, level, runs, topics, each):
+        level = None if level == "-" else level
+        ckptrs = [WorkflowCheckpointer(JokeFlow(timeout=None), store=path, durability=level)
+                  for _ in range(runs if each else 1)]
         sys.stderr.write("START\\n"); sys.stderr.flush()
         for _ in range(topics):
-            await asyncio.gather(*[ckptr.run(topic=f"t{i}") for i in range(runs)])
+            await asyncio.gather(*[ckptrs[i % len(ckptrs)].run(topic=f"t{i}")
+                                   for i in range(runs)])
         sys.stderr.write("END\\n"); sys.stderr.flush()
-        print(ckptr.storage_report()["checkpoints"])
+        print(ckptrs[0].storage_report()["checkpoints"])
 
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                     sys.argv[5] == "each"))
 """)
 
 
 def fsyncs(tmp_path: Path, level: str | None, runs: int, rounds: int,
-           spec: str | None = None) -> tuple[int, int]:
+           spec: str | None = None, each: bool = False) -> tuple[int, int]:
     """(fsync/fdatasync calls made while ``rounds`` times ``runs`` runs at once ran,
-    checkpoints stored), counted by strace on a real process writing a real SQLite file."""
+    checkpoints stored), counted by strace on a real process writing a real SQLite file.
+    ``each``: every run has a checkpointer of its own on that file."""
     script = tmp_path / "fsyncs.py"
     script.write_text(FSYNCS)
-    trace = tmp_path / f"trace-{level}-{runs}"
-    spec = spec or str(tmp_path / f"f-{level}-{runs}.db")
+    trace = tmp_path / f"trace-{level}-{runs}-{each}"
+    spec = spec or str(tmp_path / f"f-{level}-{runs}-{each}.db")
     done = subprocess.run(
         ["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,write", "-e", "write=2",
          "-o", str(trace), sys.executable, str(script), spec, level or "-", str(runs),
-         str(rounds)], capture_output=True, text=True, env=os.environ, timeout=300)
+         str(rounds), "each" if each else "one"], capture_output=True, text=True, env=os.environ, timeout=300)
     assert done.returncode == 0, done.stderr
     lines = trace.read_text().splitlines()
     start = next(i for i, x in enumerate(lines) if 'write(2, "START' in x)
@@ -170,3 +174,21 @@ def test_power_fsyncs_every_commit_process_none_and_concurrent_runs_share_them(
     shared_power, ckpts = fsyncs(tmp_path, "power", 10, 1)
     assert ckpts == 30
     assert shared_power <= alone_power / 2, (shared_power, alone_power)  # one commit, many runs
+
+
+def test_checkpointers_on_one_file_share_its_writer_and_their_runs_share_fsyncs(
+        tmp_path: Path) -> None:
+    """A server making a checkpointer per request still commits its runs together."""
+    alone_power, _ = fsyncs(tmp_path, "power", 1, 10)
+    separate, ckpts = fsyncs(tmp_path, "power", 10, 1, each=True)
+    assert ckpts == 30
+    assert separate <= alone_power / 2, (separate, alone_power)  # was more than alone_power
+    path = str(tmp_path / "one.db")
+    first = WorkflowCheckpointer(BigValue(2, False), store=path)
+    second = WorkflowCheckpointer(Appends(2), store=f"sqlite:///{path}")
+    assert first.store is second.store
+    assert WorkflowCheckpointer(Appends(2), store=path, durability="power").store is not first.store
+    first.store.close()
+    third = WorkflowCheckpointer(Appends(2), store=path)
+    assert third.store is not first.store  # a closed store is not handed out again
+    third.store.close()

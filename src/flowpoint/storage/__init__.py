@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import weakref
 from pathlib import Path
 
 from ..errors import StoreError
 from .base import CheckpointStore
-from .durability import DURABILITY_LEVELS, check_durability
+from .durability import DURABILITY_LEVELS, check_durability, url_durability
 from .memory import MemoryStore
 from .records import RUN_STATUSES, CheckpointQuery, CheckpointRecord, RunRecord
 from .sql import SQLStore
-from .sqlengine import mask_url
+from .sqlengine import mask_url, parse_url
 
 DEFAULT_STORE = "sqlite:///./.flowpoint/checkpoints.db"
 STORE_ENV = "FLOWPOINT_STORE"
 _FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):")  # two letters at least: C:\ is a drive
+_OPEN: weakref.WeakValueDictionary[tuple[str, str], SQLStore] = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
 
 __all__ = [
     "DEFAULT_STORE",
@@ -55,7 +59,7 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
                                  "in this process); use a SQLite file or PostgreSQL")
             return MemoryStore()
         if "://" in text:
-            return SQLStore(text, durability=durability)  # or the URL's ?durability=
+            return _shared_sql_store(text, durability)  # or the URL's ?durability=
         scheme = _SCHEME.match(text)
         if scheme:
             raise StoreError(
@@ -65,8 +69,7 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
                 "postgresql+psycopg://user:password@host/dbname, or a path ending in .db or .sqlite"
             )
         if text.lower().endswith(_FILE_SUFFIXES):
-            return SQLStore(f"sqlite:///{Path(text).expanduser().absolute()}",
-                            durability=level)
+            return _shared_sql_store(f"sqlite:///{Path(text).expanduser().absolute()}", level)
         raise StoreError(
             f"cannot open a store from {mask_url(text)!r}; give 'memory', a URL "
             "(sqlite:///path/to/file.db or postgresql+psycopg://user:password@host/dbname), "
@@ -82,3 +85,16 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
         f"cannot open a store from a {type(spec).__name__}; give 'memory', a URL, "
         "a .db/.sqlite path, or a CheckpointStore"
     )
+
+
+def _shared_sql_store(url: str, durability: str | None) -> SQLStore:
+    """The store this process already has open for ``url`` at the same durability, else a new
+    one: checkpointers opened on one database share its writer, so their runs share commits
+    (and fsyncs) as the runs of one checkpointer do. A closed store is not handed out again."""
+    parsed, level = url_durability(parse_url(url), durability)
+    key = (parsed.render_as_string(hide_password=False), level)
+    with _OPEN_LOCK:
+        store = _OPEN.get(key)
+        if store is None or store.closed:
+            store = _OPEN[key] = SQLStore(url, durability=durability)
+        return store

@@ -62,6 +62,7 @@ class SQLStore(SQLReads):
                 warnings.warn(f"{reason}: opened the store read-only", stacklevel=2)
                 read_only = True
         self.read_only = bool(read_only)
+        self.closed = False  # close() called: open_store opens a new store for this URL
         self._beats = {}
         self._shared = SharedCommits(self._write_batch)
         self._engine = make_engine(self._url, self.read_only)
@@ -338,6 +339,7 @@ class SQLStore(SQLReads):
 
     def close(self) -> None:
         """Close the writer connection and the pool; a later call opens new connections."""
+        self.closed = True
         self._writer.close()
         self._engine.dispose()
 
