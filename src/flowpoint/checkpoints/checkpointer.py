@@ -51,7 +51,10 @@ class WorkflowCheckpointer(CheckpointReader):
                  durability: str | None = None, checkpoint_serializer: Any = None,
                  disabled_steps: Iterable[str] = ()) -> None:
         if checkpoint_serializer is not None:  # LlamaIndex's spelling: a serializer instance
-            serializer = "pickle" if isinstance(checkpoint_serializer, PickleSerializer) else "json"
+            # flowpoint's PickleSerializer or llama-index-workflows' own (known by class name)
+            pickled = isinstance(checkpoint_serializer, PickleSerializer) or any(
+                c.__name__ == "PickleSerializer" for c in type(checkpoint_serializer).__mro__)
+            serializer = "pickle" if pickled else "json"
         self._driver = driver_for(workflow)
         self._decode = None if self._driver.native else self._driver.decode_event
         self._workflow = workflow

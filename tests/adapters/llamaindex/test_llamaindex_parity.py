@@ -184,3 +184,15 @@ async def test_a_context_that_is_not_a_2x_context_is_refused_before_anything_run
     with pytest.raises(InvalidEdit, match="workflows.Context"):
         ckptr.run_from(draft, ctx=flowpoint.Context(make_flow(flowpoint, flowpoint)[0]()))
     assert len(ckptr.runs) == 1
+
+
+@pytest.mark.filterwarnings("ignore:serializer='pickle'")
+def test_a_2x_pickle_serializer_given_as_checkpoint_serializer_means_pickle():
+    from workflows.context.serializers import JsonSerializer, PickleSerializer
+
+    Pipeline, *_ = make_flow(workflows, li_events)
+    pickled = WorkflowCheckpointer(workflow=Pipeline(), store="memory",
+                                   checkpoint_serializer=PickleSerializer())
+    plain = WorkflowCheckpointer(workflow=Pipeline(), store="memory",
+                                 checkpoint_serializer=JsonSerializer())
+    assert (pickled.codec.name, plain.codec.name) == ("pickle", "json")
