@@ -3,7 +3,9 @@ stay readable, and the fsyncs each durability level makes (counted by strace on 
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import subprocess
 import sys
 import textwrap
@@ -120,6 +122,31 @@ async def test_a_10000_step_run_of_2kb_appends_reads_back_every_checkpoint_right
     # linear: about the data plus a row each, far from a copy of the list per checkpoint
     assert nbytes < 2.5 * steps * ITEM, nbytes
     ckptr.store.close()
+
+
+async def encoding_calls(tmp_path: Path, steps: int) -> tuple[int, int]:
+    """(sha256 hashes, Python function calls) made by a run of ``steps`` 2 KB appends."""
+    ckptr = WorkflowCheckpointer(Appends(steps), store=str(tmp_path / f"enc-{steps}.db"))
+    profile = cProfile.Profile()
+    profile.enable()
+    await ckptr.run()
+    profile.disable()
+    ckptr.store.close()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    hashes = sum(v[1] for (_, _, name), v in stats.items() if "sha256" in name)
+    return hashes, sum(v[1] for v in stats.values())
+
+
+async def test_each_checkpoint_hashes_only_what_is_new_and_costs_the_same(
+        tmp_path: Path) -> None:
+    """Events, items and finished chunks are hashed once: each step of a run four times as long
+    hashes no more, and makes about as many calls, as a step of the short run."""
+    short, long = await encoding_calls(tmp_path, 300), await encoding_calls(tmp_path, 1200)
+    hashes_added = (long[0] - short[0]) / 900
+    assert hashes_added <= 1.1 * short[0] / 300, (short, long)
+    assert long[0] / 1200 <= 8, long  # a handful per step: the item, a chunk, index nodes
+    calls_added = (long[1] - short[1]) / 900
+    assert calls_added <= 1.25 * short[1] / 300, (short, long)
 
 
 FSYNCS = textwrap.dedent("""

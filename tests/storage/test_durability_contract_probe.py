@@ -232,3 +232,32 @@ async def test_opening_an_old_store_read_only_writes_nothing(tmp_path: Path) -> 
     await ckptr.run(topic="new")
     assert sorted(len(c) for c in ckptr.checkpoints.values()) == [2, 2]
     ckptr.store.close()
+
+
+def test_checkpointers_in_threads_of_their_own_share_a_store_safely(tmp_path: Path) -> None:
+    """One store for a path is shared by checkpointers whose runs are on different loops."""
+    path = str(tmp_path / "threads.db")
+    errors: list[BaseException] = []
+    stores: list[Any] = []
+
+    def work() -> None:
+        async def main() -> None:
+            ckptr = WorkflowCheckpointer(JokeFlow(timeout=None), store=path, durability="power")
+            stores.append(ckptr.store)
+            await asyncio.gather(*[ckptr.run(topic=f"t{i}") for i in range(5)])
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({id(s) for s in stores}) == 1
+    ckptr = WorkflowCheckpointer(JokeFlow(timeout=None), store=path)
+    assert len(ckptr.runs) == 20 and {r.status for r in ckptr.runs.values()} == {"completed"}
+    assert all([c.seq for c in cs] == [1, 2] for cs in ckptr.checkpoints.values())
+    ckptr.store.close()
