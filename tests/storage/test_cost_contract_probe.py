@@ -219,3 +219,49 @@ def test_checkpointers_on_one_file_share_its_writer_and_their_runs_share_fsyncs(
     third = WorkflowCheckpointer(Appends(2), store=path)
     assert third.store is not first.store  # a closed store is not handed out again
     third.store.close()
+
+
+STEPS_MARKED = textwrap.dedent("""
+    import asyncio, os, sys
+    from flowpoint import Context, Event, StartEvent, StopEvent, Workflow, WorkflowCheckpointer, step
+
+    class Hop(Event):
+        n: int
+
+    class Marked(Workflow):
+        @step
+        async def begin(self, ev: StartEvent, ctx: Context) -> Hop:
+            os.write(2, b"STEP\\n")
+            return Hop(n=1)
+
+        @step
+        async def hop(self, ev: Hop, ctx: Context) -> Hop | StopEvent:
+            os.write(2, b"STEP\\n")
+            return StopEvent(result=ev.n) if ev.n >= 8 else Hop(n=ev.n + 1)
+
+    async def main(path):
+        ckptr = WorkflowCheckpointer(Marked(timeout=None), store=path, durability="power")
+        await ckptr.run()
+        os.write(2, b"END\\n")
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+def test_power_fsyncs_each_checkpoint_before_the_next_step_starts(tmp_path: Path) -> None:
+    """Between one step starting and the next (its output dispatched), an fsync: the step's
+    checkpoint reached the disk first."""
+    script, trace = tmp_path / "marked.py", tmp_path / "marked.trace"
+    script.write_text(STEPS_MARKED)
+    done = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,write", "-e", "write=2",
+         "-o", str(trace), sys.executable, str(script), str(tmp_path / "m.db")],
+        capture_output=True, text=True, env=os.environ, timeout=300)
+    assert done.returncode == 0, done.stderr
+    marks = [("step" if 'write(2, "STEP' in x else "end" if 'write(2, "END' in x else "sync")
+             for x in trace.read_text().splitlines()
+             if 'write(2, "STEP' in x or 'write(2, "END' in x or "sync(" in x]
+    steps = [i for i, m in enumerate(marks) if m == "step"]
+    assert len(steps) == 9
+    for a, b in zip(steps, [*steps[1:], marks.index("end")], strict=True):
+        assert "sync" in marks[a:b], marks  # the checkpoint of the step at a, fsynced
