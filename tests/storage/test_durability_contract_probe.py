@@ -261,3 +261,24 @@ def test_checkpointers_in_threads_of_their_own_share_a_store_safely(tmp_path: Pa
     assert len(ckptr.runs) == 20 and {r.status for r in ckptr.runs.values()} == {"completed"}
     assert all([c.seq for c in cs] == [1, 2] for cs in ckptr.checkpoints.values())
     ckptr.store.close()
+
+
+def test_a_langgraph_graph_refuses_power_saying_its_saver_is_langgraphs() -> None:
+    """flowpoint only reads a graph's saver: "power" cannot apply, and the error says why
+    instead of telling the user to reopen a store they never gave."""
+    from typing import TypedDict
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        x: int
+
+    graph = StateGraph(State)
+    graph.add_node("a", lambda s: {"x": s["x"] + 1})
+    graph.add_edge(START, "a")
+    graph.add_edge("a", END)
+    compiled = graph.compile(checkpointer=InMemorySaver())
+    with pytest.raises(StoreError, match="LangGraph saver.*durability='power' cannot apply"):
+        WorkflowCheckpointer(compiled, durability="power")
+    assert WorkflowCheckpointer(compiled, durability="process").store is not None

@@ -76,10 +76,15 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
             "a path ending in .db or .sqlite, or a CheckpointStore"
         )
     if isinstance(spec, CheckpointStore):
-        if durability is not None and getattr(spec, "durability", "process") != level:
-            raise StoreError(f"the store given was opened with durability="
-                             f"{getattr(spec, 'durability', 'process')!r}, not {level!r}; open it "
-                             f"with open_store(url, durability={level!r}) instead")
+        has = getattr(spec, "durability", None)
+        if durability is not None and has is None and level != "process":
+            raise StoreError(f"{spec!r} does not commit with flowpoint's durability levels (its "
+                             f"writes are not flowpoint's: a LangGraph saver's are LangGraph's), "
+                             f"so durability={level!r} cannot apply; leave durability out")
+        if durability is not None and (has or "process") != level:
+            raise StoreError(f"the store given was opened with durability={has!r}, not "
+                             f"{level!r}; open it with open_store(url, durability={level!r}) "
+                             f"instead")
         return spec
     raise StoreError(
         f"cannot open a store from a {type(spec).__name__}; give 'memory', a URL, "
