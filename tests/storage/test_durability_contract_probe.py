@@ -205,10 +205,8 @@ async def test_runs_at_once_under_power_see_each_checkpoint_committed_before_its
         ckptr.store.close()
 
 
-async def test_opening_an_old_store_read_only_writes_nothing(tmp_path: Path) -> None:
-    """A store in the first layout (no meta table, no row sizes or bare names) is refused
-    read-only without a byte changed; opened writable it migrates and takes new runs."""
-    path = tmp_path / "old.db"
+async def make_old_store(path: Path) -> None:
+    """One JokeFlow run in the first layout (no meta table, no row sizes or bare names)."""
     first = WorkflowCheckpointer(JokeFlow(timeout=None), store=str(path))
     await first.run(topic="old")
     first.store.close()
@@ -221,6 +219,13 @@ async def test_opening_an_old_store_read_only_writes_nothing(tmp_path: Path) -> 
                 "DROP TABLE flowpoint_meta", "PRAGMA wal_checkpoint(TRUNCATE)"):
         conn.execute(sql)
     conn.close()
+
+
+async def test_opening_an_old_store_read_only_writes_nothing(tmp_path: Path) -> None:
+    """An old store is refused read-only without a byte changed; opened writable it migrates
+    and takes new runs."""
+    path = tmp_path / "old.db"
+    await make_old_store(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(StoreError, match="read-only.*migrated"):
         SQLStore(f"sqlite:///{path}", read_only=True)
@@ -282,3 +287,11 @@ def test_a_langgraph_graph_refuses_power_saying_its_saver_is_langgraphs() -> Non
     with pytest.raises(StoreError, match="LangGraph saver.*durability='power' cannot apply"):
         WorkflowCheckpointer(compiled, durability="power")
     assert WorkflowCheckpointer(compiled, durability="process").store is not None
+
+
+async def test_a_migrated_store_still_fsyncs_every_checkpoint_under_power(tmp_path: Path) -> None:
+    path = tmp_path / "old-power.db"
+    await make_old_store(path)
+    synced, ckpts = fsyncs(tmp_path, "power", 1, 4, spec=str(path))  # migrates, then 4 runs
+    assert ckpts == 3 + 4 * 3
+    assert synced >= 4 * 3, synced
