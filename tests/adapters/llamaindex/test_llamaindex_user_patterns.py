@@ -209,3 +209,45 @@ def test_notes_state_type_is_the_workflows_own():
     from flowpoint.adapters.llamaindex.types import TypeRegistry
 
     assert TypeRegistry(ResearchFlow()).state_type is Notes
+
+
+NOTEBOOK_CELL = '''
+from workflows import Context, Workflow, step
+from workflows.events import Event, StartEvent, StopEvent
+
+class JokeEvent(Event):
+    joke: str
+
+class JokeFlow(Workflow):
+    @step
+    async def generate_joke(self, ctx: Context, ev: StartEvent) -> JokeEvent:
+        return JokeEvent(joke=f"a joke about {ev.topic}")
+
+    @step
+    async def critique_joke(self, ev: JokeEvent) -> StopEvent:
+        return StopEvent(result=f"VERSION: {ev.joke}")
+'''
+
+
+def run_cell(version: str) -> dict:
+    """The namespace of a notebook cell defining the flow (run again: new classes, same names)."""
+    namespace = {"__name__": "__main__"}
+    exec(NOTEBOOK_CELL.replace("VERSION", version), namespace)  # noqa: S102 - test code
+    return namespace
+
+
+async def test_a_cell_run_again_resumes_and_edits_with_either_definition():
+    v1 = run_cell("v1")
+    ckptr = WorkflowCheckpointer(workflow=v1["JokeFlow"](), store="memory")
+    handler = ckptr.run(topic="owls")
+    assert await handler == "v1: a joke about owls"
+    ckpt = ckptr.checkpoints[handler.run_id][0]
+    v2 = run_cell("v2")
+    ckptr.workflow = v2["JokeFlow"]()
+    assert type(ckptr.get(ckpt.id_).output_event) is v2["JokeEvent"]
+    assert await ckptr.run_from(ckpt, output_event=v2["JokeEvent"](joke="new")) == "v2: new"
+    old = ckptr.run_from(ckpt, output_event=v1["JokeEvent"](joke="old"))  # made before the rerun
+    assert await old == "v2: old"
+    assert type(ckptr.checkpoints[old.run_id][0].input_event) is v2["JokeEvent"]
+    with pytest.raises(InvalidEdit, match="is a Progress"):
+        ckptr.run_from(ckpt, output_event=Progress(msg="another class"))

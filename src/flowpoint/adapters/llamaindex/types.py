@@ -175,7 +175,9 @@ def edited_event(original: Any, edit: Any) -> Any:
     """``edit`` (an event of the original's type, or a dict of fields to change) validated."""
     cls = type(original)
     if isinstance(edit, Event):
-        if type(edit) is not cls:
+        # an event of an earlier definition of the same class (a notebook cell run again) is
+        # taken by its fields, validated by the class the checkpoint now reads as
+        if type(edit) is not cls and type_key(type(edit)) != type_key(cls):
             raise InvalidEdit(f"edited output event is a {type(edit).__name__}, but the "
                               f"checkpoint's output is a {cls.__name__}; pass a {cls.__name__} "
                               f"(or a dict of its fields)")
