@@ -221,6 +221,30 @@ def test_checkpointers_on_one_file_share_its_writer_and_their_runs_share_fsyncs(
     third.store.close()
 
 
+async def test_a_deleted_store_file_is_not_shared_again(tmp_path: Path) -> None:
+    """A notebook that deletes its store file and makes a new checkpointer on the same path
+    (the old one still referenced) writes to the new file, not to the deleted one."""
+    import sqlite3
+
+    path = tmp_path / "gone.db"
+    old = WorkflowCheckpointer(Appends(2), store=str(path))
+    await old.run()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    new = WorkflowCheckpointer(Appends(2), store=str(path))
+    assert new.store is not old.store
+    handler = new.run()
+    await handler
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT run_id FROM flowpoint_runs").fetchall() == [
+            (handler.run_id,)]
+    finally:
+        conn.close()
+    new.store.close()
+    old.store.close()
+
+
 STEPS_MARKED = textwrap.dedent("""
     import asyncio, os, sys
     from flowpoint import Context, Event, StartEvent, StopEvent, Workflow, WorkflowCheckpointer, step
