@@ -176,6 +176,7 @@ def test_a_release_that_moved_the_workflow_class_is_refused_by_version(tmp_path)
         except UnsupportedVersion as exc:
             message = str(exc)
         print(json.dumps({"message": message}))
-    """, env={"PYTHONPATH": f"{tmp_path / 'fake'}{os.pathsep}{os.environ['PYTHONPATH']}"})
+    """, env={"PYTHONPATH": os.pathsep.join(
+        [str(tmp_path / "fake"), *filter(None, [os.environ.get("PYTHONPATH")])])})
     assert "llama-index-workflows 3.0.0 is installed" in out["message"]
     assert ">=2.26,<3" in out["message"]
