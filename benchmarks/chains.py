@@ -25,8 +25,10 @@ def _chain_events() -> list[type[Event]]:
 CHAIN_EVENTS = _chain_events()
 
 
-def _chain_step(name: str, accepts: type[Event], emits: type[Event],
-                write: Callable[[], None] | None = None) -> Any:
+def chain_body(name: str, owner: str, accepts: type, emits: type,
+               write: Callable[[], None] | None = None) -> Any:
+    """The function of chain step ``name`` of class ``owner``, for any runtime's ``@step``: it
+    takes an ``accepts`` and returns ``emits()`` (calling ``write()`` first, if given)."""
     if write is None:
         async def chain_step(self: Any, ev: Any) -> Any:
             return emits()
@@ -34,10 +36,9 @@ def _chain_step(name: str, accepts: type[Event], emits: type[Event],
         async def chain_step(self: Any, ev: Any) -> Any:
             write()
             return emits()
-
     chain_step.__annotations__ = {"ev": accepts, "return": emits}
-    chain_step.__name__, chain_step.__qualname__ = name, f"ChainFlow.{name}"  # bound by __name__
-    return step(chain_step)
+    chain_step.__name__, chain_step.__qualname__ = name, f"{owner}.{name}"  # bound by __name__
+    return chain_step
 
 
 def _chain_workflow(name: str = "ChainFlow",
@@ -45,7 +46,8 @@ def _chain_workflow(name: str = "ChainFlow",
     kinds: list[type[Event]] = [StartEvent, *CHAIN_EVENTS, StopEvent]
     attrs: dict[str, Any] = {"__module__": __name__, "__qualname__": name}
     for i in range(CHAIN_STEPS):
-        attrs[f"step{i}"] = _chain_step(f"step{i}", kinds[i], kinds[i + 1], write)
+        attrs[f"step{i}"] = step(chain_body(f"step{i}", "ChainFlow", kinds[i], kinds[i + 1],
+                                            write))
     return type(name, (Workflow,), attrs)
 
 

@@ -10,7 +10,7 @@ import operator
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
-from .chains import CHAIN_STEPS, FAN_ITEMS, ITEM, item
+from .chains import CHAIN_STEPS, FAN_ITEMS, ITEM, chain_body, item
 
 
 class Unavailable(Exception):
@@ -35,22 +35,10 @@ def llama_chain(write: Callable[[], None] | None = None) -> Any:
         kinds.append(type(f"LlamaEvent{i}", (Event,), {"__module__": __name__}))
     kinds.append(StopEvent)
 
-    def make(name: str, accepts: type, emits: type) -> Any:
-        if write is None:
-            async def chain_step(self: Any, ev: Any) -> Any:
-                return emits()
-        else:
-            async def chain_step(self: Any, ev: Any) -> Any:
-                write()
-                return emits()
-
-        chain_step.__annotations__ = {"ev": accepts, "return": emits}
-        chain_step.__name__, chain_step.__qualname__ = name, f"LlamaChainFlow.{name}"
-        return step(chain_step)
-
     attrs: dict[str, Any] = {"__module__": __name__}
     for i in range(CHAIN_STEPS):
-        attrs[f"step{i}"] = make(f"step{i}", kinds[i], kinds[i + 1])
+        attrs[f"step{i}"] = step(chain_body(f"step{i}", "LlamaChainFlow", kinds[i],
+                                            kinds[i + 1], write))
     flow = type("LlamaChainFlow", (Workflow,), attrs)
     return flow(timeout=None)
 

@@ -22,7 +22,6 @@ _FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):")  # two letters at least: C:\ is a drive
 _OPEN: weakref.WeakValueDictionary[tuple[str, str], SQLStore] = weakref.WeakValueDictionary()
 _OPEN_LOCK = threading.Lock()
-_FILE_IDS: dict[int, tuple[int, int] | None] = {}  # id of a store in _OPEN -> its file's id
 
 __all__ = [
     "DEFAULT_STORE",
@@ -96,25 +95,12 @@ def open_store(spec: str | os.PathLike[str] | CheckpointStore | None = None,
 def _shared_sql_store(url: str, durability: str | None) -> SQLStore:
     """The store this process already has open for ``url`` at the same durability, else a new
     one: checkpointers opened on one database share its writer, so their runs share commits
-    (and fsyncs) as the runs of one checkpointer do. A closed store is not handed out again."""
+    (and fsyncs) as the runs of one checkpointer do. A closed store, or one whose file was
+    deleted or replaced, is not handed out again."""
     parsed, level = url_durability(parse_url(url), durability)
     key = (parsed.render_as_string(hide_password=False), level)
-    path = parsed.database if parsed.drivername == "sqlite" else None
     with _OPEN_LOCK:
         store = _OPEN.get(key)
-        if store is None or store.closed or (path is not None and
-                                             _file_id(path) != _FILE_IDS.get(id(store))):
+        if store is None or store.closed or not store.same_file():
             store = _OPEN[key] = SQLStore(url, durability=durability)
-            if path is not None:  # the file it opened: one deleted or replaced is not reused
-                _FILE_IDS[id(store)] = _file_id(path)
-                weakref.finalize(store, _FILE_IDS.pop, id(store), None)
         return store
-
-
-def _file_id(path: str) -> tuple[int, int] | None:
-    """(device, inode) of the file at ``path``, None if there is none."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino

@@ -79,6 +79,12 @@ class SQLStore(SQLReads):
         except BaseException:
             self.close()
             raise
+        self._file = _file_id(path) if self._is_sqlite else None
+
+    def same_file(self) -> bool:
+        """Whether the store's SQLite path still names the file it opened (not deleted or
+        replaced since); True on PostgreSQL."""
+        return not self._is_sqlite or _file_id(self._url.database or "") == self._file
 
     def _open_schema(self) -> None:
         """Check the schema in a read; write only to create, migrate or refresh statistics, so
@@ -343,3 +349,11 @@ class SQLStore(SQLReads):
         self._writer.close()
         self._engine.dispose()
 
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, None if there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

@@ -219,12 +219,7 @@ class LlamaIndexDriver:
                short: str) -> tuple[Any, dict[str, Any] | None]:
         """The ``ctx.store`` state model to resume with, and the record of the edit (or None)."""
         try:
-            try:
-                model = state_model(stored, registry)
-            except ValueError as exc:  # a pydantic value of a class that is not an event's
-                if "allowed types" not in str(exc) or not registry.with_models():
-                    raise
-                model = state_model(stored, registry)
+            model = registry.reading(lambda: state_model(stored, registry))
         except Exception as exc:
             if "allowed types" in str(exc):
                 raise UnknownEventType(f"cannot resume from checkpoint {short}: its ctx.store "

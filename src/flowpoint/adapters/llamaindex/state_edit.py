@@ -44,11 +44,6 @@ def _models_read(edit: dict[str, Any], registry: TypeRegistry) -> dict[str, Any]
                 for k, v in edit.items()}
 
     try:
-        try:
-            return read()
-        except ValueError as exc:
-            if "allowed types" not in str(exc) or not registry.with_models():
-                raise
-            return read()
+        return registry.reading(read)
     except (ValueError, TypeError, ValidationError) as exc:
         raise InvalidEdit(f"edited state holds a value that cannot be read: {exc}") from None

@@ -8,7 +8,8 @@ holds, every other loaded pydantic model — never by importing a stored name.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from workflows.context.serializers import JsonSerializer
@@ -17,6 +18,8 @@ from workflows.events import Event, StopEvent
 
 from ...checkpoints.codec import EVENT, UnknownEvent, decode_value, encode_value
 from ...errors import InvalidEdit
+
+T = TypeVar("T")
 
 
 def type_key(cls: type) -> str:
@@ -105,6 +108,16 @@ class TypeRegistry:
         allowed = _no_clash([*_loaded_models(), *dict.fromkeys(self.classes.values())])
         self.serializer = JsonSerializer(allowed_types=allowed)
         return True
+
+    def reading(self, read: Callable[[], T]) -> T:
+        """``read()``; if it fails on a class the serializer does not allow (a pydantic value
+        a DictState holds), once more with every loaded model allowed (``with_models``)."""
+        try:
+            return read()
+        except ValueError as exc:
+            if "allowed types" not in str(exc) or not self.with_models():
+                raise
+            return read()
 
     def default_state(self) -> BaseModel:
         """The state a run's ``ctx.store`` holds before its first write (made once)."""
